@@ -1,0 +1,113 @@
+/**
+ * One typed configuration, built once at each entry point and passed down.
+ * Functions build it from SST links, agent-kit from CONVEYOR_* variables, the
+ * local stack passes endpoints explicitly.
+ */
+export interface Config {
+  region: string;
+  tables: { tasks: string; events: string; nudges: string; connections: string };
+  queues: { task: string; dlq: string };
+  /** Endpoint overrides for the local stack; absent in AWS. */
+  endpoints: { dynamodb?: string; sqs?: string; agentcore?: string };
+  /** Static credentials for local emulators; absent in AWS (the default chain applies). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  runtimeArn: string;
+  limits: Limits;
+}
+
+export interface Limits {
+  /** Active (non-terminal, non-queued) tasks per user. */
+  activePerUser: number;
+  /** QUEUED tasks per user before submissions are refused. */
+  queuedPerUser: number;
+  /** How far followers rewind their cursor, in ms of ULID time. */
+  skewMs: number;
+  previewFieldBytes: number;
+  previewEventBytes: number;
+  /** SQS maxReceiveCount of TaskQueue (the redrive policy). */
+  maxReceiveCount: number;
+  heartbeatMs: number;
+  idempotencyTtlSeconds: number;
+  eventTtlDays: number;
+}
+
+export const defaultLimits: Limits = {
+  activePerUser: 10,
+  queuedPerUser: 100,
+  skewMs: 5_000,
+  previewFieldBytes: 2_048,
+  previewEventBytes: 16_384,
+  maxReceiveCount: 5,
+  heartbeatMs: 15_000,
+  idempotencyTtlSeconds: 24 * 3600,
+  eventTtlDays: 30,
+};
+
+export namespace Config {
+  /** Builds limits from defaults plus `CONVEYOR_LIMIT_<NAME>` numeric overrides. */
+  export function limitsFromEnv(env: Record<string, string | undefined>, base = defaultLimits): Limits {
+    const limits = { ...base };
+    for (const key of Object.keys(limits) as (keyof Limits)[]) {
+      const raw = env[`CONVEYOR_LIMIT_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`];
+      if (raw === undefined || raw === "") continue;
+      const value = Number(raw);
+      if (!Number.isFinite(value) || value < 0) throw new Error(`Invalid limit ${key}=${raw}`);
+      limits[key] = value;
+    }
+    return limits;
+  }
+
+  /** The agent's configuration: an AgentCore container has no SST links, only environment variables. */
+  export function fromEnv(env: Record<string, string | undefined> = process.env): Config {
+    const need = (name: string) => {
+      const value = env[name];
+      if (!value) throw new Error(`${name} is not set`);
+      return value;
+    };
+    const accessKeyId = env.CONVEYOR_ACCESS_KEY_ID;
+    const secretAccessKey = env.CONVEYOR_SECRET_ACCESS_KEY;
+    return {
+      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
+      tables: {
+        tasks: need("CONVEYOR_TASKS_TABLE"),
+        events: need("CONVEYOR_EVENTS_TABLE"),
+        nudges: need("CONVEYOR_NUDGES_TABLE"),
+        connections: env.CONVEYOR_CONNECTIONS_TABLE ?? "",
+      },
+      queues: { task: env.CONVEYOR_TASK_QUEUE_URL ?? "", dlq: env.CONVEYOR_TASK_DLQ_URL ?? "" },
+      endpoints: {
+        dynamodb: env.CONVEYOR_DYNAMODB_ENDPOINT || undefined,
+        sqs: env.CONVEYOR_SQS_ENDPOINT || undefined,
+        agentcore: env.CONVEYOR_AGENTCORE_ENDPOINT || undefined,
+      },
+      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+      runtimeArn: env.CONVEYOR_RUNTIME_ARN ?? "",
+      limits: limitsFromEnv(env),
+    };
+  }
+
+  /** The inverse of fromEnv, for handing a configuration to an agent process. */
+  export function toEnv(config: Config): Record<string, string> {
+    const env: Record<string, string> = {
+      AWS_REGION: config.region,
+      CONVEYOR_TASKS_TABLE: config.tables.tasks,
+      CONVEYOR_EVENTS_TABLE: config.tables.events,
+      CONVEYOR_NUDGES_TABLE: config.tables.nudges,
+      CONVEYOR_CONNECTIONS_TABLE: config.tables.connections,
+      CONVEYOR_TASK_QUEUE_URL: config.queues.task,
+      CONVEYOR_TASK_DLQ_URL: config.queues.dlq,
+      CONVEYOR_RUNTIME_ARN: config.runtimeArn,
+    };
+    if (config.endpoints.dynamodb) env.CONVEYOR_DYNAMODB_ENDPOINT = config.endpoints.dynamodb;
+    if (config.endpoints.sqs) env.CONVEYOR_SQS_ENDPOINT = config.endpoints.sqs;
+    if (config.endpoints.agentcore) env.CONVEYOR_AGENTCORE_ENDPOINT = config.endpoints.agentcore;
+    if (config.credentials) {
+      env.CONVEYOR_ACCESS_KEY_ID = config.credentials.accessKeyId;
+      env.CONVEYOR_SECRET_ACCESS_KEY = config.credentials.secretAccessKey;
+    }
+    for (const [key, value] of Object.entries(config.limits)) {
+      env[`CONVEYOR_LIMIT_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = String(value);
+    }
+    return env;
+  }
+}

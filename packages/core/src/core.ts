@@ -1,0 +1,42 @@
+import type { Config } from "./config.ts";
+import { createStore, type Store } from "./dynamo.ts";
+import { type TaskQueue, sqsTaskQueue } from "./queue/index.ts";
+import { type AgentRuntime, agentCoreRuntime } from "./runtime/index.ts";
+
+/**
+ * Everything a use-case needs: configuration, the store, the ports and a clock.
+ * Built once per entry point; ports are created on first use so an agent that
+ * never sends to SQS never builds an SQS client.
+ */
+export interface Core {
+  readonly config: Config;
+  readonly store: Store;
+  readonly queue: TaskQueue;
+  readonly runtime: AgentRuntime;
+  now(): number;
+}
+
+export function createCore(
+  config: Config,
+  ports: { queue?: TaskQueue; runtime?: AgentRuntime; now?: () => number } = {},
+): Core {
+  let store: Store | undefined;
+  let queue = ports.queue;
+  let runtime = ports.runtime;
+  return {
+    config,
+    get store() {
+      store ??= createStore(config);
+      return store;
+    },
+    get queue() {
+      queue ??= sqsTaskQueue(config);
+      return queue;
+    },
+    get runtime() {
+      runtime ??= agentCoreRuntime(config);
+      return runtime;
+    },
+    now: ports.now ?? Date.now,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The four tables, written once. Side-effect free: `infra/storage.ts` passes these
+ * straight to `sst.aws.Dynamo`, and the local stack turns them into CreateTable calls,
+ * so both create identical tables.
+ */
+export interface TableDefinition {
+  fields: Record<string, "string" | "number">;
+  primaryIndex: { hashKey: string; rangeKey?: string };
+  globalIndexes?: Record<string, { hashKey: string; rangeKey?: string }>;
+  stream?: "keys-only" | "new-image" | "old-image" | "new-and-old-images";
+  /** Name of the numeric epoch-seconds attribute DynamoDB expires items by. */
+  ttl?: string;
+}
+
+export const tables = {
+  Tasks: {
+    fields: {
+      pk: "string",
+      sk: "string",
+      gsi1pk: "string",
+      gsi1sk: "string",
+      gsi2pk: "string",
+      gsi2sk: "string",
+      gsi3pk: "string",
+      gsi3sk: "string",
+      gsi4pk: "string",
+      gsi4sk: "string",
+    },
+    primaryIndex: { hashKey: "pk", rangeKey: "sk" },
+    globalIndexes: {
+      // by user, newest first
+      gsi1: { hashKey: "gsi1pk", rangeKey: "gsi1sk" },
+      // by status, for the reconciler
+      gsi2: { hashKey: "gsi2pk", rangeKey: "gsi2sk" },
+      // by repo + PR
+      gsi3: { hashKey: "gsi3pk", rangeKey: "gsi3sk" },
+      // by user + status: list filters and QUEUED promotion oldest-first
+      gsi4: { hashKey: "gsi4pk", rangeKey: "gsi4sk" },
+    },
+    ttl: "expiresAt",
+  },
+  Events: {
+    fields: { pk: "string", sk: "string" },
+    primaryIndex: { hashKey: "pk", rangeKey: "sk" },
+    stream: "new-image",
+    ttl: "expiresAt",
+  },
+  Nudges: {
+    fields: { pk: "string", sk: "string" },
+    primaryIndex: { hashKey: "pk", rangeKey: "sk" },
+    stream: "new-and-old-images",
+    ttl: "expiresAt",
+  },
+  Connections: {
+    fields: { pk: "string", sk: "string", gsi1pk: "string", gsi1sk: "string" },
+    primaryIndex: { hashKey: "pk", rangeKey: "sk" },
+    globalIndexes: { gsi1: { hashKey: "gsi1pk", rangeKey: "gsi1sk" } },
+    ttl: "expiresAt",
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableName = keyof typeof tables;
