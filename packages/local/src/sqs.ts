@@ -49,7 +49,15 @@ export async function createQueues(
         },
       }),
     );
-    return { task: queue.QueueUrl!, dlq: dlq.QueueUrl! };
+    const taskArn = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }),
+    );
+    return {
+      task: queue.QueueUrl!,
+      dlq: dlq.QueueUrl!,
+      taskArn: taskArn.Attributes!.QueueArn!,
+      dlqArn: dlqArn.Attributes!.QueueArn!,
+    };
   } finally {
     client.destroy();
   }

@@ -1,0 +1,112 @@
+import type { Core } from "@conveyor/core/core";
+import { ConflictError } from "@conveyor/core/error";
+import { Task } from "@conveyor/core/task";
+import { createProgress, type Progress, releaseBreaker } from "./progress.ts";
+
+/** What a brain gets for one task. */
+export interface AgentContext {
+  task: Task.Info;
+  progress: Progress;
+  /** Aborted when the task is cancelled: stop at the next boundary. */
+  signal: AbortSignal;
+  log(entry: Record<string, unknown>): void;
+}
+
+export interface AgentResult {
+  summary: string;
+  prUrl?: string;
+}
+
+/** A brain's run, from the task to its result. Throw `AgentFailure` to fail with a reason. */
+export type Brain = (ctx: AgentContext) => Promise<AgentResult>;
+
+export type FailureReason = "agent_error" | "max_turns" | "max_budget";
+
+export class AgentFailure extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AgentFailure";
+  }
+}
+
+export interface RunOptions {
+  log?: (entry: Record<string, unknown>) => void;
+  signal?: AbortSignal;
+  /** Backoff cap for the terminal write; it is retried until recorded. */
+  maxTerminalWaitMs?: number;
+}
+
+/**
+ * Runs one task: wins STARTING -> RUNNING (the single guard against a second run),
+ * heartbeats while the brain works, then records the terminal status, retrying until it sticks.
+ * Returns false when another instance owns the task.
+ */
+export async function runTask(core: Core, taskId: string, brain: Brain, opts: RunOptions = {}): Promise<boolean> {
+  const log = opts.log ?? ((entry) => console.error(JSON.stringify(entry)));
+  let task: Task.Info;
+  try {
+    task = await Task.transition(core, taskId, { from: ["STARTING"], to: "RUNNING", reason: "agent_started" });
+  } catch (error) {
+    if (error instanceof ConflictError) {
+      log({ level: "info", msg: "task not ours to run", taskId, reason: error.message });
+      return false;
+    }
+    throw error;
+  }
+
+  const heartbeat = setInterval(() => {
+    Task.heartbeat(core, taskId).catch((error) => log({ level: "warn", msg: "heartbeat failed", taskId, error: String(error) }));
+  }, core.config.limits.heartbeatMs);
+  heartbeat.unref();
+  await Task.heartbeat(core, taskId).catch(() => undefined);
+
+  const progress = createProgress(core, taskId, log);
+  const controller = new AbortController();
+  opts.signal?.addEventListener("abort", () => controller.abort(opts.signal?.reason), { once: true });
+  try {
+    const result = await brain({ task, progress, signal: controller.signal, log });
+    await finish(core, taskId, { to: "COMPLETED", reason: "completed", result }, log, opts.maxTerminalWaitMs);
+  } catch (error) {
+    const failure = error instanceof AgentFailure ? error : new AgentFailure("agent_error", String((error as Error)?.message ?? error));
+    if (!(error instanceof AgentFailure)) log({ level: "error", msg: "brain threw", taskId, error: String(error) });
+    await progress.error(failure.message, true);
+    await finish(
+      core,
+      taskId,
+      { to: "FAILED", reason: failure.reason, error: { code: failure.reason, message: failure.message } },
+      log,
+      opts.maxTerminalWaitMs,
+    );
+  } finally {
+    clearInterval(heartbeat);
+    releaseBreaker(taskId);
+  }
+  return true;
+}
+
+/** The terminal write is retried until recorded; a task already ended by someone else is left as it is. */
+async function finish(
+  core: Core,
+  taskId: string,
+  input: Task.TransitionInput,
+  log: (entry: Record<string, unknown>) => void,
+  maxWaitMs = 5_000,
+) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await Task.transition(core, taskId, { ...input, from: ["RUNNING", "AWAITING_APPROVAL"] });
+      return;
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        log({ level: "info", msg: "task already ended elsewhere", taskId, reason: error.message });
+        return;
+      }
+      const wait = Math.min(maxWaitMs, 100 * 2 ** attempt);
+      log({ level: "warn", msg: "terminal write failed, retrying", taskId, attempt, waitMs: wait, error: String(error) });
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import * as v from "valibot";
+import { AgentFailure, type Brain } from "./run.ts";
+
+/** The task options the scripted brain honours (anything else in `options` is ignored). */
+export const ScriptedOptions = v.object({
+  turns: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)), 5),
+  stepMs: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(60_000)), 200),
+  failAtTurn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  crashAtTurn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
+
+const TOOLS = ["read_file", "search_code", "edit_file", "run_tests"] as const;
+
+/**
+ * A deterministic agent for offline use and tests: the same task yields the same
+ * turns, tool calls, milestones and costs every time.
+ *
+ * @example submit `{ repo: "acme/api", description: "add a health check", options: { turns: 3, stepMs: 50 } }`
+ */
+export const scripted =
+  (hooks: { crash?: () => never } = {}): Brain =>
+  async ({ task, progress, signal }) => {
+    const opts = v.parse(ScriptedOptions, task.options ?? {});
+    const crash = hooks.crash ?? (() => process.kill(process.pid, "SIGKILL") as never);
+    const subject = task.description.split("\n")[0]!.slice(0, 80);
+    const turns = Math.min(opts.turns, task.maxTurns);
+    let spent = task.costUsd;
+
+    await progress.milestone("plan", `Plan for "${subject}" in ${turns} turns`);
+    for (let turn = 1; turn <= turns; turn++) {
+      if (signal.aborted) throw new AgentFailure("agent_error", "aborted");
+      if (opts.crashAtTurn === turn) crash();
+      if (opts.stepMs > 0) await sleep(opts.stepMs, undefined, { signal }).catch(() => undefined);
+
+      const tool = TOOLS[(turn - 1) % TOOLS.length]!;
+      await progress.turn(turn, `Turn ${turn}/${turns}: working on "${subject}" with ${tool}`);
+      const callId = await progress.toolCall(tool, { path: `src/${tool === "run_tests" ? "test" : "app"}-${turn}.ts` });
+      await progress.toolResult(callId, tool === "run_tests" ? `${turn * 3} tests passed` : `ok (${tool}, turn ${turn})`);
+
+      const inputTokens = 1_000 + turn * 100;
+      const outputTokens = 200 + turn * 20;
+      const cost = Math.round((inputTokens * 3 + outputTokens * 15) / 10) / 100_000;
+      spent += cost;
+      await progress.cost(cost, inputTokens, outputTokens);
+      if (spent > task.maxBudgetUsd) throw new AgentFailure("max_budget", `Spent $${spent.toFixed(4)} of $${task.maxBudgetUsd}`);
+
+      if (opts.failAtTurn === turn) throw new AgentFailure("agent_error", `Scripted failure at turn ${turn}`);
+      if (turn === Math.ceil(turns / 2)) await progress.milestone("tests passing", `${turn * 3} tests pass`);
+    }
+    if (opts.turns > task.maxTurns) {
+      throw new AgentFailure("max_turns", `Reached the task's limit of ${task.maxTurns} turns`);
+    }
+    const prNumber = 1000 + (hash(task.taskId) % 9000);
+    const prUrl = `https://github.com/${task.repo}/pull/${prNumber}`;
+    await progress.milestone("pull request opened", `#${prNumber}: ${subject}`, prUrl);
+    return { summary: `Done: ${subject} (${turns} turns)`, prUrl };
+  };
+
+function hash(text: string) {
+  let h = 0;
+  for (const char of text) h = (h * 31 + char.charCodeAt(0)) >>> 0;
+  return h;
+}

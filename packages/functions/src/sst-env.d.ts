@@ -1,0 +1,13 @@
+/* Links the functions use (written by hand: `sst dev` regenerates the root file in the cloud). */
+import "sst";
+declare module "sst" {
+  export interface Resource {
+    Tasks: { name: string; type: "sst.aws.Dynamo" };
+    Events: { name: string; type: "sst.aws.Dynamo" };
+    Nudges: { name: string; type: "sst.aws.Dynamo" };
+    Connections: { name: string; type: "sst.aws.Dynamo" };
+    TaskQueue: { url: string; type: "sst.aws.Queue" };
+    TaskDlq: { url: string; type: "sst.aws.Queue" };
+    AgentRuntime: { value: string; type: "sst.sst.Secret" };
+  }
+}

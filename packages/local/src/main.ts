@@ -1,0 +1,70 @@
+/**
+ * `pnpm start`: the whole of Conveyor on this machine, no AWS account, no Docker.
+ * Flags: --port N (API, default 8787; 0 = free ports everywhere), --persist DIR, --state-dir DIR.
+ */
+import { parseArgs } from "node:util";
+import { startLocalStack } from "./stack.ts";
+
+// Node 20 is supported here; the SDK's notice about future releases is noise in a dev loop.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string" },
+    persist: { type: "string" },
+    "state-dir": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+  strict: true,
+});
+
+if (values.help) {
+  console.log("Usage: pnpm start [--port 8787] [--persist DIR] [--state-dir .conveyor]");
+  process.exit(0);
+}
+
+const port = values.port === undefined ? undefined : Number(values.port);
+if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
+  console.error(`--port must be a port number, got ${values.port}`);
+  process.exit(2);
+}
+
+let stack: Awaited<ReturnType<typeof startLocalStack>>;
+try {
+  stack = await startLocalStack({
+    port,
+    persistDir: values.persist,
+    stateDir: values["state-dir"],
+    log: (entry) => console.error(JSON.stringify(entry)),
+  });
+} catch (error) {
+  console.error(`\nConveyor could not start: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+console.log(`
+${bold("Conveyor is running locally")} (ready in ${(stack.bootMs / 1000).toFixed(1)} s)
+
+  API        ${stack.apiUrl}
+  WebSocket  ${stack.wsUrl ?? "(not yet)"}
+  DynamoDB   ${stack.dynamoEndpoint}${values.persist ? ` (data in ${values.persist})` : " (in memory)"}
+  SQS        ${stack.sqsEndpoint}
+  AgentCore  ${stack.agentcoreEndpoint}
+  Token      ${stack.token}   (user "dev"; "alice" is in ${stack.stateDir}/local.json)
+
+Try it, in another terminal:
+
+  pnpm conveyor run "add a health check" --repo acme/api
+
+Press Ctrl-C to stop.`);
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.error(`\n${signal}: stopping…`);
+  stack.stop().finally(() => process.exit(0));
+};
+process.on("SIGINT", () => shutdown("SIGINT"));
+process.on("SIGTERM", () => shutdown("SIGTERM"));

@@ -1,0 +1,182 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { join, resolve } from "node:path";
+import { Auth } from "@conveyor/core/auth";
+import { Config, defaultLimits, type Limits } from "@conveyor/core/config";
+import { createCore } from "@conveyor/core/core";
+import { serve } from "@hono/node-server";
+import { type AgentCoreEmulatorOptions, startAgentCoreEmulator } from "./agentcore.ts";
+import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo } from "./dynamo.ts";
+import { claimPort } from "./ports.ts";
+import { createQueues, sqsClient, startSqs } from "./sqs.ts";
+import { startSqsPoller } from "./sqs-poller.ts";
+
+export interface LocalStackOptions {
+  /** API port; 0 picks free ports for every service (tests do). Default 8787. */
+  port?: number;
+  /** Holds local.json, tokens and logs. Default `.conveyor`. */
+  stateDir?: string;
+  /** Keep DynamoDB data on disk here instead of in memory. */
+  persistDir?: string;
+  /** Reuse running emulators instead of starting them (tests share one per run). */
+  dynamoEndpoint?: string;
+  sqsEndpoint?: string;
+  /** Table and queue name prefix. */
+  prefix?: string;
+  limits?: Partial<Limits>;
+  visibilityTimeoutSeconds?: number;
+  agentIdleMs?: number;
+  fault?: AgentCoreEmulatorOptions["fault"];
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export const LOCAL_USERS = ["dev", "alice"] as const;
+const RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/conveyor-local";
+
+/**
+ * Boots the whole stack in this process: DynamoDB Local, the SQS server, the tables
+ * and queues from the shared definitions, the API (the same Hono app as in Lambda),
+ * the TaskQueue event source mapping and the AgentCore emulator.
+ *
+ * @example
+ * const stack = await startLocalStack({ port: 0, stateDir: tmp });
+ * await fetch(`${stack.apiUrl}/health`);
+ * await stack.stop();
+ */
+export async function startLocalStack(opts: LocalStackOptions = {}) {
+  const started = Date.now();
+  const stateDir = resolve(opts.stateDir ?? ".conveyor");
+  mkdirSync(stateDir, { recursive: true });
+  const free = opts.port === 0;
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch(() => undefined);
+    stops.length = 0;
+  };
+
+  try {
+    const apiPort = await claimPort(opts.port ?? 8787, "the API");
+    let dynamoPid: number | undefined;
+    const dynamoEndpoint =
+      opts.dynamoEndpoint ??
+      (await (async () => {
+        const dynamo = await startDynamo({ port: free ? 0 : 8000, persistDir: opts.persistDir });
+        stops.push(dynamo.stop);
+        dynamoPid = dynamo.pid;
+        return dynamo.endpoint;
+      })());
+    const sqsEndpoint =
+      opts.sqsEndpoint ??
+      (await (async () => {
+        const sqs = await startSqs({ port: free ? 0 : 9324 });
+        stops.push(sqs.stop);
+        return sqs.endpoint;
+      })());
+
+    const prefix = opts.prefix ?? "conveyor-local-";
+    const limits = { ...defaultLimits, ...opts.limits };
+    const [tables, queues] = await Promise.all([
+      createTables(dynamoEndpoint, prefix),
+      createQueues(sqsEndpoint, prefix, {
+        maxReceiveCount: limits.maxReceiveCount,
+        visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30,
+      }),
+    ]);
+    const agentcorePort = await claimPort(free ? 0 : 8789, "the AgentCore emulator");
+    const config: Config = {
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      tables: { tasks: tables.Tasks, events: tables.Events, nudges: tables.Nudges, connections: tables.Connections },
+      queues: { task: queues.task, dlq: queues.dlq },
+      endpoints: { dynamodb: dynamoEndpoint, sqs: sqsEndpoint, agentcore: `http://127.0.0.1:${agentcorePort}` },
+      runtimeArn: RUNTIME_ARN,
+      limits,
+    };
+    linkResources(config);
+
+    const core = createCore(config);
+    const tokens = await mintLocalTokens(core, stateDir);
+
+    // The same handlers as in AWS, imported after the links are set.
+    const { app } = await import("@conveyor/functions/api");
+    const dispatch = await import("@conveyor/functions/queue/dispatch");
+
+    const agentcore = await startAgentCoreEmulator({
+      port: agentcorePort,
+      config,
+      logDir: join(stateDir, "logs"),
+      idleMs: opts.agentIdleMs,
+      fault: opts.fault,
+    });
+    stops.push(agentcore.stop);
+
+    const poller = startSqsPoller({
+      client: sqsClient(sqsEndpoint),
+      queueUrl: queues.task,
+      queueArn: queues.taskArn,
+      handler: dispatch.handler,
+      log: opts.log,
+    });
+    stops.push(poller.stop);
+
+    const server = await new Promise<Server>((resolveServer) => {
+      const s = serve({ fetch: app.fetch, port: apiPort, hostname: "127.0.0.1" }, () => resolveServer(s as Server));
+    });
+    stops.push(
+      () =>
+        new Promise((r) => {
+          server.closeAllConnections?.();
+          server.close(r);
+        }),
+    );
+
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const local = {
+      apiUrl,
+      wsUrl: null,
+      token: tokens.dev,
+      tokens,
+      dynamoEndpoint,
+      sqsEndpoint,
+      agentcoreEndpoint: agentcore.endpoint,
+      pids: { stack: process.pid, dynamodb: dynamoPid },
+    };
+    writeFileSync(join(stateDir, "local.json"), `${JSON.stringify(local, null, 2)}\n`);
+
+    return { ...local, config, core, agentcore, poller, stateDir, bootMs: Date.now() - started, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
+
+/** What `sst dev` would give a handler: `SST_RESOURCE_*` links, plus local endpoint overrides. */
+function linkResources(config: Config) {
+  const link = (name: string, value: Record<string, unknown>) => {
+    process.env[`SST_RESOURCE_${name}`] = JSON.stringify(value);
+  };
+  link("App", { name: "conveyor", stage: "local" });
+  link("Tasks", { name: config.tables.tasks, type: "sst.aws.Dynamo" });
+  link("Events", { name: config.tables.events, type: "sst.aws.Dynamo" });
+  link("Nudges", { name: config.tables.nudges, type: "sst.aws.Dynamo" });
+  link("Connections", { name: config.tables.connections, type: "sst.aws.Dynamo" });
+  link("TaskQueue", { url: config.queues.task, type: "sst.aws.Queue" });
+  link("TaskDlq", { url: config.queues.dlq, type: "sst.aws.Queue" });
+  link("AgentRuntime", { value: config.runtimeArn, type: "sst.sst.Secret" });
+  // Endpoints, local credentials and limits; table names come from the links above.
+  Object.assign(process.env, Config.toEnv(config));
+}
+
+/** Dev users keep the same tokens across restarts: they live in the state dir. */
+async function mintLocalTokens(core: ReturnType<typeof createCore>, stateDir: string) {
+  const file = join(stateDir, "tokens.json");
+  const saved: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const tokens: Record<string, string> = {};
+  for (const userId of LOCAL_USERS) {
+    tokens[userId] = await Auth.mint(core, { tenantId: "local", userId, name: "local dev", token: saved[userId] });
+  }
+  writeFileSync(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  return tokens as Record<(typeof LOCAL_USERS)[number], string>;
+}
