@@ -33,6 +33,8 @@ export function startSqsPoller(opts: SqsPollerOptions) {
             MaxNumberOfMessages: opts.batchSize ?? 10,
             WaitTimeSeconds: opts.waitSeconds ?? 1,
             MessageSystemAttributeNames: ["All"],
+            // The emulator reads the older spelling; AWS accepts both.
+            AttributeNames: ["All"],
             MessageAttributeNames: ["All"],
           }),
           { abortSignal: controller.signal },

@@ -10,6 +10,7 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const [dynamo, sqs] = await Promise.all([startDynamo({ port: 0 }), startSqs({ port: 0 })]);
   project.provide("dynamoEndpoint", dynamo.endpoint);
   project.provide("sqsEndpoint", sqs.endpoint);
