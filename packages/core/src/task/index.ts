@@ -314,7 +314,16 @@ export namespace Task {
 
   export const ListInput = v.object({
     status: v.optional(TaskStatus),
-    limit: v.optional(v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(100)), "20"),
+    // A query string gives text, a caller in code gives a number: both are fine.
+    limit: v.optional(
+      v.pipe(
+        v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.toNumber())]),
+        v.integer(),
+        v.minValue(1),
+        v.maxValue(100),
+      ),
+      20,
+    ),
     cursor: v.optional(v.string()),
   });
 
@@ -326,14 +335,17 @@ export namespace Task {
     const query = input.status
       ? core.store.task.query.byUserStatus({ tenantId, userId, status: input.status })
       : core.store.task.query.byUser({ tenantId, userId });
-    const limit = Number(input.limit);
-    const result = await (before ? query.lt({ taskId: before }) : query).go({ order: "desc", limit, count: limit });
-    const tasks = result.data.map(serialize);
+    const limit = input.limit;
+    // One extra row says whether another page exists.
+    const result = await (before ? query.lt({ taskId: before }) : query).go({ order: "desc", limit: limit + 1, count: limit + 1 });
+    const tasks = result.data.slice(0, limit).map(serialize);
     const last = tasks.at(-1);
     return {
       tasks,
       nextCursor:
-        result.cursor && last ? Cursor.encode(last.taskId, `${tenantId}/${userId}/${input.status ?? ""}`) : undefined,
+        result.data.length > limit && last
+          ? Cursor.encode(last.taskId, `${tenantId}/${userId}/${input.status ?? ""}`)
+          : undefined,
     };
   }
 

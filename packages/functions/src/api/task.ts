@@ -9,7 +9,10 @@ import { useCore } from "../config.ts";
 
 const EventsQuery = v.object({
   after: v.optional(EventId),
-  limit: v.optional(v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(100)), "50"),
+  limit: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.toNumber(), v.minValue(1), v.maxValue(100)),
+    "50",
+  ),
 });
 
 const present = async (task: Task.Info) => Task.present(task, await Task.queuePosition(useCore(), task));

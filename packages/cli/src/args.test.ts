@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+import { coerce, parseInvocation, parseOption, UsageError } from "./args.ts";
+
+describe("coerce", () => {
+  it.each([
+    ["3", 3],
+    ["-2", -2],
+    ["0.5", 0.5],
+    ["0", 0],
+    ["true", true],
+    ["false", false],
+    ["sonnet", "sonnet"],
+    ["", ""],
+    ["007", "007"],
+    ["1e3", "1e3"],
+    ["12345678901234567890", "12345678901234567890"],
+    ["True", "True"],
+  ])("turns %j into %j", (raw, value) => {
+    expect(coerce(raw)).toBe(value);
+  });
+});
+
+describe("parseOption", () => {
+  it("splits at the first = only", () => {
+    expect(parseOption("query=a=b")).toEqual(["query", "a=b"]);
+  });
+
+  it.each(["novalue", "=3"])("refuses %j", (raw) => {
+    expect(() => parseOption(raw)).toThrow(UsageError);
+  });
+});
+
+describe("parseInvocation", () => {
+  it("reads a run with every submit flag", () => {
+    const inv = parseInvocation([
+      "run",
+      "Fix the flaky test",
+      "--repo",
+      "acme/app",
+      "--pr",
+      "12",
+      "--issue",
+      "7",
+      "--max-turns",
+      "30",
+      "--budget",
+      "2.5",
+      "--idempotency-key",
+      "k1",
+    ]);
+
+    expect(inv).toEqual({
+      command: "run",
+      global: { output: "text" },
+      body: {
+        repo: "acme/app",
+        description: "Fix the flaky test",
+        prNumber: 12,
+        issueNumber: 7,
+        maxTurns: 30,
+        maxBudgetUsd: 2.5,
+        options: undefined,
+      },
+      idempotencyKey: "k1",
+    });
+  });
+
+  it("accumulates repeated --option flags, coerced", () => {
+    const inv = parseInvocation([
+      "submit",
+      "x",
+      "--repo",
+      "a/b",
+      "--option",
+      "turns=3",
+      "--option",
+      "fast=true",
+      "--option",
+      "model=opus",
+    ]);
+
+    expect(inv).toMatchObject({ body: { options: { turns: 3, fast: true, model: "opus" } } });
+  });
+
+  it("joins unquoted description words", () => {
+    expect(parseInvocation(["submit", "fix", "the", "bug", "--repo", "a/b"])).toMatchObject({
+      body: { description: "fix the bug" },
+    });
+  });
+
+  it("reads global flags anywhere on the line", () => {
+    const inv = parseInvocation(["--output", "json", "status", "01J", "--api-url", "http://x", "--token=t"]);
+
+    expect(inv).toEqual({
+      command: "status",
+      global: { output: "json", apiUrl: "http://x", token: "t" },
+      taskId: "01J",
+    });
+  });
+
+  it("gives events and list their defaults", () => {
+    expect(parseInvocation(["events", "01J"])).toMatchObject({ limit: 50, all: false, after: undefined });
+    expect(parseInvocation(["list", "--status", "running"])).toMatchObject({ limit: 20, status: "RUNNING" });
+  });
+
+  it("answers help for --help, with or without a command", () => {
+    expect(parseInvocation(["--help"])).toEqual({ command: "help" });
+    expect(parseInvocation(["watch", "-h"])).toEqual({ command: "help", topic: "watch" });
+    expect(parseInvocation(["help", "list"])).toEqual({ command: "help", topic: "list" });
+  });
+
+  it.each([
+    [[], /Missing command/],
+    [["deploy"], /Unknown command "deploy"/],
+    [["status", "01J", "--bogus"], /Unknown option '--bogus'/],
+    [["status", "01J", "--repo", "a/b"], /--repo is not an option of status/],
+    [["status"], /status takes one task id/],
+    [["status", "a", "b"], /status takes one task id/],
+    [["run", "--repo", "a/b"], /run needs a description/],
+    [["run", "x"], /run needs --repo/],
+    [["run", "x", "--repo", "a/b", "--pr", "twelve"], /--pr must be a whole number/],
+    [["run", "x", "--repo", "a/b", "--budget", "lots"], /--budget must be an amount in USD/],
+    [["list", "--output", "yaml"], /--output must be text or json/],
+    [["list", "extra"], /list takes no arguments/],
+  ])("refuses %j", (argv, message) => {
+    expect(() => parseInvocation(argv)).toThrow(message);
+  });
+
+  it("names the command in a usage error so help can point at it", () => {
+    const error = (() => {
+      try {
+        parseInvocation(["run", "x", "--repo", "a/b", "--option", "broken"]);
+      } catch (error) {
+        return error;
+      }
+    })();
+
+    expect(error).toMatchObject({ name: "UsageError", command: "run" });
+  });
+});

@@ -1,0 +1,147 @@
+import type { App } from "@conveyor/functions/api";
+import { type ClientResponse, hc, type InferResponseType } from "hono/client";
+
+/** Where the API is and who we are to it. */
+export interface Connection {
+  apiUrl: string;
+  token: string;
+}
+
+export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+type Client = ReturnType<typeof hc<App>>;
+type TaskEndpoint = Client["v1"]["tasks"][":id"];
+
+/** A task as the API serves it (DESIGN §12.5). */
+export type TaskWire = InferResponseType<TaskEndpoint["$get"], 200>["task"];
+/** An event as the API serves it (DESIGN §4). */
+export type EventWire = InferResponseType<TaskEndpoint["events"]["$get"], 200>["events"][number];
+export type TaskStatus = TaskWire["status"];
+
+export type SubmitBody = {
+  repo: string;
+  description: string;
+  prNumber?: number;
+  issueNumber?: number;
+  maxTurns?: number;
+  maxBudgetUsd?: number;
+  options?: Record<string, string | number | boolean>;
+};
+
+/** The API answered with an error body (`{ error: { code, message } }`). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The API could not be reached at all (server down, DNS, refused connection). */
+export class NetworkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NetworkError";
+  }
+}
+
+/**
+ * The Conveyor HTTP API through Hono's typed client, so a route or shape changed on
+ * the server breaks this file at compile time instead of a user at run time.
+ *
+ * @example
+ * const api = createApi({ apiUrl: "http://localhost:8787", token });
+ * const task = await api.task("01J...");
+ */
+export function createApi(connection: Connection, fetchImpl?: Fetch) {
+  const client = hc<App>(connection.apiUrl, {
+    fetch: fetchImpl,
+    // The source header makes the server record these tasks as submitted from the CLI.
+    headers: { authorization: `Bearer ${connection.token}`, "x-conveyor-source": "cli" },
+  });
+  const tasks = client.v1.tasks;
+  // hono's client puts path params into the URL as given; ids typed by a person may hold anything.
+  const param = (taskId: string) => ({ id: encodeURIComponent(taskId) });
+
+  async function send<T>(request: () => Promise<ClientResponse<T>>, signal?: AbortSignal): Promise<T> {
+    let response: ClientResponse<T>;
+    try {
+      response = await request();
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new NetworkError(`Cannot reach the Conveyor API at ${connection.apiUrl} (${describe(error)})`);
+    }
+    if (!response.ok) throw await apiError(response);
+    return (await response.json()) as T;
+  }
+
+  return {
+    /** Submits a task; a repeated Idempotency-Key returns the original task. */
+    submit: (body: SubmitBody, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}) =>
+      send(
+        () =>
+          tasks.$post(
+            // The server's validators derive their input types from their outputs (defaults
+            // applied, header names renamed), so the request is typed from the contract here.
+            { json: body } as Parameters<typeof tasks.$post>[0],
+            {
+              headers: opts.idempotencyKey ? { "idempotency-key": opts.idempotencyKey } : {},
+              init: { signal: opts.signal },
+            },
+          ),
+        opts.signal,
+      ),
+
+    task: async (taskId: string, signal?: AbortSignal) =>
+      (await send(() => tasks[":id"].$get({ param: param(taskId) }, { init: { signal } }), signal)).task,
+
+    /** One page of the caller's tasks, newest first. */
+    list: (query: { status?: TaskStatus; limit: number; cursor?: string }, signal?: AbortSignal) =>
+      send(
+        () => tasks.$get({ query: { ...query, limit: String(query.limit) } }, { init: { signal } }),
+        signal,
+      ),
+
+    /** One page of a task's events strictly after `after`, oldest first. */
+    events: (taskId: string, query: { after?: string; limit: number }, signal?: AbortSignal) =>
+      send(
+        () =>
+          tasks[":id"].events.$get(
+            { param: param(taskId), query: { after: query.after, limit: String(query.limit) } },
+            { init: { signal } },
+          ),
+        signal,
+      ),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+async function apiError(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => "");
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    if (typeof body.error?.code === "string" && typeof body.error.message === "string") {
+      return new ApiError(response.status, body.error.code, body.error.message, body.error.details);
+    }
+  } catch {
+    // Not our error shape (a proxy's HTML page, say): fall through to the status line.
+  }
+  return new ApiError(
+    response.status,
+    `HTTP_${response.status}`,
+    response.statusText || "Unexpected response",
+  );
+}
+
+/** fetch hides the useful part (ECONNREFUSED, ENOTFOUND) in `cause`. */
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
+  if (typeof cause?.code === "string") return cause.code;
+  if (typeof cause?.message === "string") return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,133 @@
+import type { Invocation } from "./args.ts";
+import type { Api, EventWire, TaskStatus, TaskWire } from "./client.ts";
+import { follow } from "./follow.ts";
+import { formatEvent, formatOutcome, formatSubmitted, formatTask, formatTaskTable } from "./format.ts";
+import type { Output } from "./output.ts";
+
+export interface Context {
+  api: Api;
+  out: Output;
+  /** Aborted on Ctrl-C. */
+  signal?: AbortSignal;
+  /** Pause between polls while following; tests shorten it. */
+  pollIntervalMs?: number;
+}
+
+type Command = Exclude<Invocation, { command: "help" }>;
+
+/** Runs one parsed command; the answer is the process exit code. */
+export async function execute(inv: Command, ctx: Context): Promise<number> {
+  const { api, out, signal } = ctx;
+  switch (inv.command) {
+    case "submit":
+    case "run": {
+      const { task } = await api.submit(inv.body, { idempotencyKey: inv.idempotencyKey, signal });
+      if (inv.command === "run") {
+        out.info(formatSubmitted(task, out.paint));
+        return watch(ctx, task);
+      }
+      if (out.json) out.data(pretty({ task }));
+      else out.info(`${formatSubmitted(task, out.paint)}\nFollow it with: conveyor watch ${task.taskId}`);
+      return 0;
+    }
+    case "watch": {
+      const task = await api.task(inv.taskId, signal);
+      out.info(
+        `Watching ${out.paint("bold", task.taskId)} on ${task.repo}: ${task.description.split("\n")[0]}`,
+      );
+      return watch(ctx, task);
+    }
+    case "status": {
+      const task = await api.task(inv.taskId, signal);
+      out.data(out.json ? pretty({ task }) : formatTask(task, out.paint));
+      return 0;
+    }
+    case "events":
+      return events(ctx, inv);
+    case "list": {
+      const page = await api.list({ status: inv.status, limit: inv.limit, cursor: inv.cursor }, signal);
+      if (out.json) {
+        out.data(pretty(page));
+        return 0;
+      }
+      out.data(formatTaskTable(page.tasks, out.paint));
+      if (page.nextCursor) {
+        const status = inv.status ? ` --status ${inv.status}` : "";
+        out.info(out.paint("gray", `More: conveyor list${status} --cursor ${page.nextCursor}`));
+      }
+      return 0;
+    }
+  }
+}
+
+/** Prints a task's events as they happen until it ends; exits 0 only if it completed. */
+async function watch(ctx: Context, task: TaskWire): Promise<number> {
+  const { out } = ctx;
+  let status: TaskStatus = task.status;
+  let lastEventAt = Date.now();
+  try {
+    for await (const update of follow(ctx.api, task.taskId, {
+      signal: ctx.signal,
+      intervalMs: ctx.pollIntervalMs,
+    })) {
+      switch (update.kind) {
+        case "event":
+          out.data(out.json ? JSON.stringify(update.event) : formatEvent(update.event, out.paint));
+          if (update.event.type === "task.status") status = (update.event.data as { to: TaskStatus }).to;
+          lastEventAt = Date.now();
+          break;
+        case "idle": {
+          const quiet = Math.round((Date.now() - lastEventAt) / 1000);
+          out.progress.update(
+            `${status.toLowerCase()}, ${quiet}s since the last event (Ctrl-C stops watching)`,
+          );
+          break;
+        }
+        case "retry":
+          out.error(out.paint("yellow", `Lost the API (${update.error.message}); retrying…`));
+          break;
+        case "end":
+          out.info(formatOutcome(update.task, out.paint));
+          return update.task.status === "COMPLETED" ? 0 : 1;
+      }
+    }
+  } catch (error) {
+    if (!ctx.signal?.aborted) throw error;
+    out.error(
+      `\nStopped watching. Task ${task.taskId} keeps running on the server; ` +
+        `follow it again with: conveyor watch ${task.taskId}`,
+    );
+    return 130;
+  } finally {
+    out.progress.clear();
+  }
+  throw new Error("follow stopped before the task ended");
+}
+
+/** One page of events, or with --all every page up to the latest. */
+async function events(ctx: Context, inv: Extract<Command, { command: "events" }>): Promise<number> {
+  const { api, out, signal } = ctx;
+  const all: EventWire[] = [];
+  let printed = 0;
+  let after = inv.after;
+  let nextCursor: string | undefined;
+  for (;;) {
+    const page = await api.events(inv.taskId, { after, limit: inv.limit }, signal);
+    if (out.json) all.push(...page.events);
+    else for (const event of page.events) out.data(formatEvent(event, out.paint));
+    printed += page.events.length;
+    nextCursor = page.nextCursor;
+    // While the task runs the cursor is always there; a short page says we are at the end.
+    if (!inv.all || !nextCursor || page.events.length < inv.limit) break;
+    after = nextCursor;
+  }
+  if (out.json) {
+    out.data(pretty({ events: all, nextCursor }));
+    return 0;
+  }
+  if (printed === 0) out.info(out.paint("gray", inv.after ? `No events after ${inv.after}.` : "No events."));
+  if (nextCursor) out.info(out.paint("gray", `Next: conveyor events ${inv.taskId} --after ${nextCursor}`));
+  return 0;
+}
+
+const pretty = (value: unknown) => JSON.stringify(value, null, 2);

@@ -1,0 +1,191 @@
+import { describe, expect, it } from "vitest";
+import type { EventWire, TaskWire } from "./client.ts";
+import { FakeApi } from "./fake-api.ts";
+import {
+  clip,
+  formatEvent,
+  formatOutcome,
+  formatSubmitted,
+  formatTask,
+  formatTaskTable,
+  painter,
+} from "./format.ts";
+
+const plain = painter(false, {});
+const TASK_ID = FakeApi.id(Date.parse("2024-05-01T12:00:00Z"), 1);
+
+const event = (type: EventWire["type"], data: EventWire["data"]): EventWire => ({
+  taskId: TASK_ID,
+  eventId: FakeApi.id(Date.parse("2024-05-01T12:00:05Z"), 2),
+  type,
+  at: "2024-05-01T12:00:05.000Z",
+  data,
+});
+
+function task(overrides: Partial<TaskWire> = {}): TaskWire {
+  const fake = new FakeApi();
+  return fake.addTask({ taskId: TASK_ID, ...overrides });
+}
+
+describe("painter", () => {
+  it("colors only for a terminal without NO_COLOR", () => {
+    expect(painter(true, {})("red", "x")).toBe("\x1b[31mx\x1b[39m");
+    expect(painter(false, {})("red", "x")).toBe("x");
+    expect(painter(true, { NO_COLOR: "1" })("red", "x")).toBe("x");
+  });
+});
+
+describe("formatEvent", () => {
+  it.each([
+    [
+      "task.submitted",
+      event("task.submitted", { status: "QUEUED", queuePosition: 3 }),
+      /submitted +queued at position 3$/,
+    ],
+    [
+      "task.status",
+      event("task.status", { from: "STARTING", to: "RUNNING", reason: "agent_started" }),
+      /status +STARTING → RUNNING \(agent_started\)$/,
+    ],
+    ["agent.turn", event("agent.turn", { turn: 2, text: "Reading the tests" }), /turn 2 +Reading the tests$/],
+    [
+      "agent.tool_call",
+      event("agent.tool_call", { toolCallId: "c1", name: "bash", input: { cmd: "ls" } }),
+      /tool +bash \{"cmd":"ls"\}$/,
+    ],
+    [
+      "agent.tool_result",
+      event("agent.tool_result", { toolCallId: "c1", isError: true, output: "no such file" }),
+      /✗ no such file$/,
+    ],
+    [
+      "agent.milestone",
+      event("agent.milestone", {
+        name: "PR opened",
+        detail: "#42",
+        url: "https://github.com/acme/app/pull/42",
+      }),
+      /milestone +PR opened — #42 https:\/\/github\.com\/acme\/app\/pull\/42$/,
+    ],
+    [
+      "agent.cost",
+      event("agent.cost", { costUsd: 0.0123, inputTokens: 12000, outputTokens: 345 }),
+      /cost +\$0\.0123 · 12,000 in \/ 345 out tokens$/,
+    ],
+    [
+      "agent.error",
+      event("agent.error", { message: "rate limited", fatal: true }),
+      /error +rate limited \(fatal\)$/,
+    ],
+    [
+      "nudge.received",
+      event("nudge.received", { nudgeId: "n1", message: "use pnpm" }),
+      /nudge +received: use pnpm$/,
+    ],
+    ["cancel.requested", event("cancel.requested", {}), /cancel +requested$/],
+  ] as const)("shows %s", (_, input, expected) => {
+    expect(formatEvent(input, plain)).toMatch(expected);
+  });
+
+  it("starts with the event's local time", () => {
+    const local = new Date("2024-05-01T12:00:05.000Z").toTimeString().slice(0, 8);
+
+    expect(formatEvent(event("cancel.requested", {}), plain).startsWith(`${local}  `)).toBe(true);
+  });
+
+  it("indents the following lines of a multi-line turn under its text", () => {
+    const [first, second] = formatEvent(event("agent.turn", { turn: 1, text: "one\ntwo" }), plain).split(
+      "\n",
+    );
+
+    expect(second).toBe(`${" ".repeat(first!.indexOf("one"))}two`);
+  });
+
+  it("shows an event type it does not know rather than dropping it", () => {
+    const future = { ...event("cancel.requested", { x: 1 }), type: "agent.thought" } as unknown as EventWire;
+
+    expect(formatEvent(future, plain)).toMatch(/agent\.thought \{"x":1\}$/);
+  });
+});
+
+describe("formatOutcome", () => {
+  it("shows the summary and PR of a completed task", () => {
+    const text = formatOutcome(
+      task({
+        status: "COMPLETED",
+        turns: 3,
+        costUsd: 1.5,
+        result: { summary: "Fixed it", prUrl: "https://x/pr/1" },
+      }),
+      plain,
+    );
+
+    expect(text).toBe("✔ Completed (3 turns, $1.50)\n  Fixed it\n  PR: https://x/pr/1");
+  });
+
+  it("shows the error code and message of a failed task", () => {
+    const text = formatOutcome(
+      task({ status: "FAILED", error: { code: "max_turns", message: "Ran out of turns" } }),
+      plain,
+    );
+
+    expect(text).toBe("✖ Failed: max_turns: Ran out of turns (0 turns, $0.00)");
+  });
+});
+
+describe("formatTask", () => {
+  it("shows what a person asks about a task and leaves out what is empty", () => {
+    const text = formatTask(
+      task({ status: "QUEUED", queuePosition: 2, prNumber: 12, options: { turns: 3 } }),
+      plain,
+    );
+
+    expect(text).toContain("status   QUEUED (position 2 in queue)");
+    expect(text).toContain("repo     acme/app (PR #12)");
+    expect(text).toContain("options  turns=3");
+    expect(text).not.toContain("error");
+    expect(text).not.toContain("finished");
+  });
+});
+
+describe("formatTaskTable", () => {
+  it("lines columns up whatever the status", () => {
+    const lines = formatTaskTable(
+      [task({ status: "RUNNING" }), task({ status: "AWAITING_APPROVAL" })],
+      plain,
+    ).split("\n");
+
+    expect(lines[1]!.indexOf("acme/app")).toBe(lines[2]!.indexOf("acme/app"));
+    expect(lines[0]!.indexOf("REPO")).toBe(lines[1]!.indexOf("acme/app"));
+  });
+
+  it("says so when there are no tasks", () => {
+    expect(formatTaskTable([], plain)).toBe("No tasks.");
+  });
+});
+
+describe("formatSubmitted", () => {
+  it("gives a queued task's place", () => {
+    expect(formatSubmitted(task({ status: "QUEUED", queuePosition: 4 }), plain)).toBe(
+      `Submitted ${TASK_ID} to acme/app: QUEUED at position 4`,
+    );
+  });
+});
+
+describe("amounts", () => {
+  it.each([
+    [0.42, "$0.42"],
+    [1.5, "$1.50"],
+    [0.0132, "$0.0132"],
+    [0, "$0.00"],
+  ])("shows %d as %s", (costUsd, shown) => {
+    expect(formatOutcome(task({ status: "CANCELLED", costUsd }), plain)).toContain(shown);
+  });
+});
+
+describe("clip", () => {
+  it("keeps one line and marks what it cut", () => {
+    expect(clip("a\n  b", 10)).toBe("a b");
+    expect(clip("abcdefghij", 5)).toBe("abcd…");
+  });
+});

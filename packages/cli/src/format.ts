@@ -1,0 +1,216 @@
+import { styleText } from "node:util";
+import type { EventData, EventType } from "@conveyor/core/event";
+import type { EventWire, TaskStatus, TaskWire } from "./client.ts";
+
+type Style = Parameters<typeof styleText>[0];
+/** Colors text, or leaves it alone when colors are off. */
+export type Paint = (style: Style, text: string) => string;
+
+/** Colors only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function painter(isTTY: boolean, env: Record<string, string | undefined>): Paint {
+  if (!isTTY || env.NO_COLOR) return (_, text) => text;
+  // The caller has already decided; styleText's own check would look at process.stdout.
+  return (style, text) => styleText(style, text, { validateStream: false });
+}
+
+const STATUS_STYLE: Record<TaskStatus, Style> = {
+  QUEUED: "gray",
+  SUBMITTED: "blue",
+  STARTING: "blue",
+  RUNNING: "cyan",
+  AWAITING_APPROVAL: "magenta",
+  COMPLETED: "green",
+  FAILED: "red",
+  TIMED_OUT: "red",
+  CANCELLED: "yellow",
+};
+
+export const status = (value: TaskStatus, paint: Paint) => paint(STATUS_STYLE[value] ?? "reset", value);
+
+/** The server's event shapes, so each case below reads its own `data`. */
+type TypedEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
+
+const LABEL_WIDTH = 10;
+// Continuation lines start under the event's text: "HH:MM:SS" + 2 spaces + label column.
+const INDENT = " ".repeat(8 + 2 + LABEL_WIDTH);
+
+/** One event as a line (or a few, for an agent turn) of the follow and events output. */
+export function formatEvent(event: EventWire, paint: Paint): string {
+  const line = (label: string, text: string, style: Style = "reset") =>
+    `${paint("gray", clock(event.at))}  ${paint(style, `${label.padEnd(LABEL_WIDTH - 1)} `)}${text.split("\n").join(`\n${INDENT}`)}`;
+  const typed = { type: event.type, data: event.data } as TypedEvent;
+  switch (typed.type) {
+    case "task.submitted": {
+      const { status: to, queuePosition } = typed.data;
+      return line(
+        "submitted",
+        to === "QUEUED" ? `queued at position ${queuePosition ?? "?"}` : status(to, paint),
+        "bold",
+      );
+    }
+    case "task.status": {
+      const { from, to, reason } = typed.data;
+      return line(
+        "status",
+        `${from} → ${status(to, paint)}${reason ? paint("gray", ` (${reason})`) : ""}`,
+        "bold",
+      );
+    }
+    case "agent.turn":
+      return line(`turn ${typed.data.turn}`, typed.data.text.trim(), "bold");
+    case "agent.tool_call":
+      return line(
+        "tool",
+        `${paint("cyan", typed.data.name)} ${paint("gray", clip(compact(typed.data.input), 120))}`,
+      );
+    case "agent.tool_result": {
+      const { isError, output } = typed.data;
+      const mark = isError ? paint("red", "✗") : paint("green", "✓");
+      return line("", `${mark} ${paint(isError ? "red" : "gray", clip(output, 120))}`);
+    }
+    case "agent.milestone": {
+      const { name, detail, url } = typed.data;
+      return line(
+        "milestone",
+        [paint("bold", name), detail && `— ${detail}`, url && paint(["cyan", "underline"], url)]
+          .filter(Boolean)
+          .join(" "),
+        "magenta",
+      );
+    }
+    case "agent.cost": {
+      const { costUsd, inputTokens, outputTokens } = typed.data;
+      return line(
+        "cost",
+        `${usd(costUsd)} · ${count(inputTokens)} in / ${count(outputTokens)} out tokens`,
+        "gray",
+      );
+    }
+    case "agent.error":
+      return line(
+        "error",
+        `${typed.data.message}${typed.data.fatal ? paint("bold", " (fatal)") : ""}`,
+        "red",
+      );
+    case "nudge.received":
+      return line(
+        "nudge",
+        typed.data.message ? `received: ${clip(typed.data.message, 200)}` : "received",
+        "yellow",
+      );
+    case "nudge.acknowledged":
+      return line("nudge", "acknowledged by the agent", "yellow");
+    case "nudge.expired":
+      return line("nudge", "expired before the agent read it", "yellow");
+    case "cancel.requested":
+      return line("cancel", typed.data.by ? `requested by ${typed.data.by}` : "requested", "yellow");
+    case "approval.requested":
+    case "approval.decided":
+      return line(
+        "approval",
+        `${typed.type.slice("approval.".length)} ${clip(compact(typed.data), 120)}`,
+        "magenta",
+      );
+    default:
+      // A newer server may send types this CLI does not know yet: show them rather than drop them.
+      return line(String((typed as { type: unknown }).type), clip(compact(event.data), 120), "gray");
+  }
+}
+
+/** A task in full, for `status`. */
+export function formatTask(task: TaskWire, paint: Paint): string {
+  const target = [task.prNumber && `PR #${task.prNumber}`, task.issueNumber && `issue #${task.issueNumber}`]
+    .filter(Boolean)
+    .join(", ");
+  const options = Object.entries(task.options ?? {});
+  const rows: [string, string | undefined][] = [
+    [
+      "status",
+      `${status(task.status, paint)}${task.queuePosition ? ` (position ${task.queuePosition} in queue)` : ""}`,
+    ],
+    ["repo", target ? `${task.repo} (${target})` : task.repo],
+    ["task", task.description],
+    ["turns", `${task.turns} of ${task.maxTurns}`],
+    ["cost", `${usd(task.costUsd)} of ${usd(task.maxBudgetUsd)}`],
+    ["options", options.length ? options.map(([k, v]) => `${k}=${v}`).join(" ") : undefined],
+    ["source", task.source],
+    ["created", when(task.createdAt)],
+    ["finished", task.finishedAt && when(task.finishedAt)],
+    ["result", task.result?.summary],
+    ["PR", task.result?.prUrl && paint(["cyan", "underline"], task.result.prUrl)],
+    ["error", task.error && paint("red", `${task.error.code}: ${task.error.message}`)],
+  ];
+  const body = rows
+    .filter((row): row is [string, string] => Boolean(row[1]))
+    .map(([key, value]) => `${paint("gray", key.padEnd(9))}${value.split("\n").join(`\n${" ".repeat(9)}`)}`);
+  return [paint("bold", task.taskId), ...body].join("\n");
+}
+
+/** Tasks as a table, for `list`. */
+export function formatTaskTable(tasks: TaskWire[], paint: Paint): string {
+  if (tasks.length === 0) return paint("gray", "No tasks.");
+  const repoWidth = Math.max(4, ...tasks.map((task) => task.repo.length));
+  const header = paint(
+    "gray",
+    `${"TASK".padEnd(26)}  ${"STATUS".padEnd(17)}  ${"REPO".padEnd(repoWidth)}  CREATED           DESCRIPTION`,
+  );
+  const rows = tasks.map((task) =>
+    [
+      task.taskId,
+      // Pad before painting: escape codes would count as width.
+      status(task.status, paint) + " ".repeat(17 - task.status.length),
+      task.repo.padEnd(repoWidth),
+      when(task.createdAt),
+      clip(task.description, 60),
+    ].join("  "),
+  );
+  return [header, ...rows].join("\n");
+}
+
+/** The first line a person sees after submitting. */
+export function formatSubmitted(task: TaskWire, paint: Paint): string {
+  const queued = task.status === "QUEUED" ? ` at position ${task.queuePosition ?? "?"}` : "";
+  return `Submitted ${paint("bold", task.taskId)} to ${task.repo}: ${status(task.status, paint)}${queued}`;
+}
+
+/** How a followed task ended. */
+export function formatOutcome(task: TaskWire, paint: Paint): string {
+  const spent = `${task.turns} turn${task.turns === 1 ? "" : "s"}, ${usd(task.costUsd)}`;
+  const error = task.error ? `: ${task.error.code}: ${task.error.message}` : "";
+  switch (task.status) {
+    case "COMPLETED":
+      return [
+        `${paint("green", "✔ Completed")} (${spent})`,
+        task.result?.summary && `  ${task.result.summary.split("\n").join("\n  ")}`,
+        task.result?.prUrl && `  PR: ${paint(["cyan", "underline"], task.result.prUrl)}`,
+      ]
+        .filter(Boolean)
+        .join("\n");
+    case "FAILED":
+      return `${paint("red", "✖ Failed")}${error} (${spent})`;
+    case "TIMED_OUT":
+      return `${paint("red", "✖ Timed out")}${error} (${spent})`;
+    case "CANCELLED":
+      return `${paint("yellow", "✖ Cancelled")} (${spent})`;
+    default:
+      return `Task is ${status(task.status, paint)}`;
+  }
+}
+
+/** One line, at most `max` characters. */
+export function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+const compact = (value: unknown) => (typeof value === "string" ? value : (JSON.stringify(value) ?? ""));
+/** Cents, or more digits when a single turn costs a fraction of a cent. */
+const usd = (amount: number) => `$${amount.toFixed(4).replace(/(\.\d\d\d*?)0+$/, "$1")}`;
+const count = (n: number) => n.toLocaleString("en-US");
+/** Local wall-clock time of an ISO instant. */
+const clock = (iso: string) => new Date(iso).toTimeString().slice(0, 8);
+const when = (iso: string) => {
+  const date = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+};

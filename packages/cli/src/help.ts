@@ -1,0 +1,71 @@
+import type { Command } from "./args.ts";
+
+const GLOBAL = `Global flags:
+  --api-url URL        API to talk to (env CONVEYOR_API_URL, else .conveyor/local.json)
+  --token TOKEN        bearer token (env CONVEYOR_TOKEN, else .conveyor/local.json)
+  --output text|json   json: machine-readable stdout, messages on stderr
+  -h, --help           show help`;
+
+const SUBMIT_FLAGS = `  --repo owner/name    repository to work on (required)
+  --pr N               pull request to work on
+  --issue N            issue to work on
+  --max-turns N        stop after N agent turns (server default 100)
+  --budget USD         stop after spending this much (server default 10)
+  --option k=v         agent setting; numbers and true/false are typed; repeatable
+  --idempotency-key K  submitting again with K returns the same task`;
+
+const TOPICS: Record<Command, string> = {
+  run: `Usage: conveyor run "<description>" --repo owner/name [flags]
+
+Submits a task and follows it, printing the agent's turns, tool calls, milestones,
+costs and status changes. Exits 0 when the task completes, 1 otherwise, 130 on
+Ctrl-C (the task keeps running on the server).
+
+${SUBMIT_FLAGS}`,
+  submit: `Usage: conveyor submit "<description>" --repo owner/name [flags]
+
+Submits a task and prints it without following.
+
+${SUBMIT_FLAGS}`,
+  status: `Usage: conveyor status <taskId>
+
+Prints a task: status, progress, cost, result or error.`,
+  events: `Usage: conveyor events <taskId> [--after EVENT_ID] [--limit N] [--all]
+
+Prints one page of a task's events, oldest first.
+
+  --after EVENT_ID     only events after this one
+  --limit N            page size, 1..100 (default 50)
+  --all                page through to the latest event`,
+  list: `Usage: conveyor list [--status S] [--limit N] [--cursor C]
+
+Lists your tasks, newest first.
+
+  --status S           only tasks in this status (e.g. running, completed)
+  --limit N            page size, 1..100 (default 20)
+  --cursor C           the next page, as printed after the previous one`,
+  watch: `Usage: conveyor watch <taskId>
+
+Follows an existing task until it ends, like run. Ctrl-C stops watching only.`,
+};
+
+/** The help for one command, or the overview. */
+export function usage(topic?: Command): string {
+  if (topic) return `${TOPICS[topic]}\n\n${GLOBAL}\n`;
+  return `conveyor: submit and follow background agent tasks
+
+Usage: conveyor <command> [flags]
+
+Commands:
+  run "<description>" --repo owner/name   submit a task and follow it to the end
+  submit "<description>" --repo o/n       submit a task, print it, return
+  status <taskId>                         show a task
+  events <taskId>                         show a task's events
+  list                                    list your tasks
+  watch <taskId>                          follow a task to the end
+
+${GLOBAL}
+
+Run \`conveyor <command> --help\` for a command's flags.
+`;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env -S npx tsx
+import { main } from "./cli.ts";
+
+// The first Ctrl-C stops the command cleanly; a second one falls back to Node's default and kills it.
+const interrupt = new AbortController();
+process.once("SIGINT", () => interrupt.abort());
+
+const code = await main(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+  cwd: process.cwd(),
+  isTTY: { stdout: process.stdout.isTTY, stderr: process.stderr.isTTY },
+  signal: interrupt.signal,
+});
+
+// Exit once stdout has flushed (a pipe may still hold output), without waiting for idle sockets.
+process.stdout.write("", () => process.exit(code));
