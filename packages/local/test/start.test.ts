@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "../../..");
+const main = join(root, "packages/local/src/main.ts");
+
+/** Runs `pnpm start`'s entry point as its own process, as a developer would. */
+function start(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), main, ...args], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (c) => (output += c));
+  child.stderr.on("data", (c) => (output += c));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return { child, exited, output: () => output };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("pnpm start", () => {
+  let running: ChildProcess | undefined;
+  afterEach(() => {
+    running?.kill("SIGKILL");
+  });
+
+  it("serves /health, writes local.json, and stops on SIGINT leaving no Java process", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "conveyor-start-"));
+    const started = Date.now();
+    const proc = start(["--port", "0", "--state-dir", stateDir]);
+    running = proc.child;
+    while (!proc.output().includes("Press Ctrl-C")) {
+      if (proc.child.exitCode !== null) throw new Error(proc.output());
+      if (Date.now() - started > 60_000) throw new Error(`not ready:\n${proc.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const local = JSON.parse(readFileSync(join(stateDir, "local.json"), "utf8"));
+    expect(local).toMatchObject({ wsUrl: null, token: expect.stringMatching(/^cvy_/) });
+    expect(Object.keys(local.tokens)).toEqual(["dev", "alice"]);
+    expect(proc.output()).toContain(local.apiUrl);
+    expect(proc.output()).toContain('pnpm conveyor run "add a health check" --repo acme/api');
+    const health = await fetch(`${local.apiUrl}/health`);
+    expect(await health.json()).toEqual({ ok: true });
+    expect(alive(local.pids.dynamodb)).toBe(true);
+
+    proc.child.kill("SIGINT");
+    expect(await proc.exited).toBe(0);
+    expect(alive(local.pids.dynamodb)).toBe(false);
+  });
+
+  it("says plainly that Java is missing", async () => {
+    // A PATH holding node and nothing else.
+    const bin = mkdtempSync(join(tmpdir(), "conveyor-nojava-"));
+    symlinkSync(process.execPath, join(bin, "node"));
+    const proc = start(["--port", "0", "--state-dir", mkdtempSync(join(tmpdir(), "conveyor-s-"))], {
+      ...process.env,
+      PATH: bin,
+    });
+    running = proc.child;
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toContain("Java 17+ is needed");
+    expect(proc.output()).not.toMatch(/\n\s+at /);
+  });
+
+  it("says plainly that a port is taken", async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const proc = start(["--port", String(port), "--state-dir", mkdtempSync(join(tmpdir(), "conveyor-s-"))]);
+      running = proc.child;
+      expect(await proc.exited).toBe(1);
+      expect(proc.output()).toContain(`Port ${port} for the API is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
