@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { VisibleError } from "@conveyor/core/error";
+import { describe, expect, it } from "vitest";
 import { breakerFor, CircuitBreaker, isPermanent } from "./progress.ts";
 
 describe("circuit breaker", () => {
@@ -32,7 +32,8 @@ describe("circuit breaker", () => {
 });
 
 describe("error classes", () => {
-  const aws = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+  const aws = (name: string, status: number) =>
+    Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
   it.each([
     [aws("ValidationException", 400), true],
     [new VisibleError("input", "event.invalid", "bad"), true],

@@ -37,7 +37,10 @@ export class CircuitBreaker {
 const breakers = new Map<string, CircuitBreaker>();
 export const breakerFor = (taskId: string) => {
   let breaker = breakers.get(taskId);
-  if (!breaker) breakers.set(taskId, (breaker = new CircuitBreaker()));
+  if (!breaker) {
+    breaker = new CircuitBreaker();
+    breakers.set(taskId, breaker);
+  }
   return breaker;
 };
 export const releaseBreaker = (taskId: string) => breakers.delete(taskId);
@@ -47,8 +50,16 @@ export function isPermanent(error: unknown): boolean {
   if (error instanceof VisibleError) return true;
   const name = (error as Error)?.name ?? "";
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-  if (["ValidationException", "AccessDeniedException", "ResourceNotFoundException", "ValiError"].includes(name)) return true;
-  return status !== undefined && status >= 400 && status < 500 && !/Throttl|ProvisionedThroughput|RequestLimit|TransactionConflict/.test(name);
+  if (
+    ["ValidationException", "AccessDeniedException", "ResourceNotFoundException", "ValiError"].includes(name)
+  )
+    return true;
+  return (
+    status !== undefined &&
+    status >= 400 &&
+    status < 500 &&
+    !/Throttl|ProvisionedThroughput|RequestLimit|TransactionConflict/.test(name)
+  );
 }
 
 export type Progress = ReturnType<typeof createProgress>;
@@ -58,7 +69,11 @@ export type Progress = ReturnType<typeof createProgress>;
  * logged and the run goes on. Permanent errors drop that one event; transient
  * ones count toward the task's circuit breaker.
  */
-export function createProgress(core: Core, taskId: string, log: (entry: Record<string, unknown>) => void = console.error) {
+export function createProgress(
+  core: Core,
+  taskId: string,
+  log: (entry: Record<string, unknown>) => void = console.error,
+) {
   const breaker = breakerFor(taskId);
   let turns = 0;
 
@@ -76,7 +91,14 @@ export function createProgress(core: Core, taskId: string, log: (entry: Record<s
         log({ level: "warn", msg: "event dropped (permanent error)", taskId, type, error: String(error) });
       } else {
         breaker.failure();
-        log({ level: "warn", msg: "event write failed", taskId, type, error: String(error), open: breaker.open });
+        log({
+          level: "warn",
+          msg: "event write failed",
+          taskId,
+          type,
+          error: String(error),
+          open: breaker.open,
+        });
       }
       return false;
     }

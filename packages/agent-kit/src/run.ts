@@ -44,11 +44,20 @@ export interface RunOptions {
  * heartbeats while the brain works, then records the terminal status, retrying until it sticks.
  * Returns false when another instance owns the task.
  */
-export async function runTask(core: Core, taskId: string, brain: Brain, opts: RunOptions = {}): Promise<boolean> {
+export async function runTask(
+  core: Core,
+  taskId: string,
+  brain: Brain,
+  opts: RunOptions = {},
+): Promise<boolean> {
   const log = opts.log ?? ((entry) => console.error(JSON.stringify(entry)));
   let task: Task.Info;
   try {
-    task = await Task.transition(core, taskId, { from: ["STARTING"], to: "RUNNING", reason: "agent_started" });
+    task = await Task.transition(core, taskId, {
+      from: ["STARTING"],
+      to: "RUNNING",
+      reason: "agent_started",
+    });
   } catch (error) {
     if (error instanceof ConflictError) {
       log({ level: "info", msg: "task not ours to run", taskId, reason: error.message });
@@ -58,7 +67,9 @@ export async function runTask(core: Core, taskId: string, brain: Brain, opts: Ru
   }
 
   const heartbeat = setInterval(() => {
-    Task.heartbeat(core, taskId).catch((error) => log({ level: "warn", msg: "heartbeat failed", taskId, error: String(error) }));
+    Task.heartbeat(core, taskId).catch((error) =>
+      log({ level: "warn", msg: "heartbeat failed", taskId, error: String(error) }),
+    );
   }, core.config.limits.heartbeatMs);
   heartbeat.unref();
   await Task.heartbeat(core, taskId).catch(() => undefined);
@@ -70,8 +81,12 @@ export async function runTask(core: Core, taskId: string, brain: Brain, opts: Ru
     const result = await brain({ task, progress, signal: controller.signal, log });
     await finish(core, taskId, { to: "COMPLETED", reason: "completed", result }, log, opts.maxTerminalWaitMs);
   } catch (error) {
-    const failure = error instanceof AgentFailure ? error : new AgentFailure("agent_error", String((error as Error)?.message ?? error));
-    if (!(error instanceof AgentFailure)) log({ level: "error", msg: "brain threw", taskId, error: String(error) });
+    const failure =
+      error instanceof AgentFailure
+        ? error
+        : new AgentFailure("agent_error", String((error as Error)?.message ?? error));
+    if (!(error instanceof AgentFailure))
+      log({ level: "error", msg: "brain threw", taskId, error: String(error) });
     await progress.error(failure.message, true);
     await finish(
       core,
@@ -105,7 +120,14 @@ async function finish(
         return;
       }
       const wait = Math.min(maxWaitMs, 100 * 2 ** attempt);
-      log({ level: "warn", msg: "terminal write failed, retrying", taskId, attempt, waitMs: wait, error: String(error) });
+      log({
+        level: "warn",
+        msg: "terminal write failed, retrying",
+        taskId,
+        attempt,
+        waitMs: wait,
+        error: String(error),
+      });
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

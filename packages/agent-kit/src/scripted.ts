@@ -35,15 +35,21 @@ export const scripted =
 
       const tool = TOOLS[(turn - 1) % TOOLS.length]!;
       await progress.turn(turn, `Turn ${turn}/${turns}: working on "${subject}" with ${tool}`);
-      const callId = await progress.toolCall(tool, { path: `src/${tool === "run_tests" ? "test" : "app"}-${turn}.ts` });
-      await progress.toolResult(callId, tool === "run_tests" ? `${turn * 3} tests passed` : `ok (${tool}, turn ${turn})`);
+      const callId = await progress.toolCall(tool, {
+        path: `src/${tool === "run_tests" ? "test" : "app"}-${turn}.ts`,
+      });
+      await progress.toolResult(
+        callId,
+        tool === "run_tests" ? `${turn * 3} tests passed` : `ok (${tool}, turn ${turn})`,
+      );
 
       const inputTokens = 1_000 + turn * 100;
       const outputTokens = 200 + turn * 20;
       const cost = Math.round((inputTokens * 3 + outputTokens * 15) / 10) / 100_000;
       spent += cost;
       await progress.cost(cost, inputTokens, outputTokens);
-      if (spent > task.maxBudgetUsd) throw new AgentFailure("max_budget", `Spent $${spent.toFixed(4)} of $${task.maxBudgetUsd}`);
+      if (spent > task.maxBudgetUsd)
+        throw new AgentFailure("max_budget", `Spent $${spent.toFixed(4)} of $${task.maxBudgetUsd}`);
 
       if (opts.failAtTurn === turn) throw new AgentFailure("agent_error", `Scripted failure at turn ${turn}`);
       if (turn === Math.ceil(turns / 2)) await progress.milestone("tests passing", `${turn * 3} tests pass`);

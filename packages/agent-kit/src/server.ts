@@ -52,7 +52,10 @@ export async function serveAgent(
       res.end(JSON.stringify(body));
     };
     if (req.method === "GET" && req.url === "/ping") {
-      return reply(200, { status: runs.size > 0 ? "HealthyBusy" : "Healthy", time_of_last_update: lastUpdate });
+      return reply(200, {
+        status: runs.size > 0 ? "HealthyBusy" : "Healthy",
+        time_of_last_update: lastUpdate,
+      });
     }
     if (req.method === "POST" && req.url === "/invocations") {
       let payload: v.InferOutput<typeof Payload>;

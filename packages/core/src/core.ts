@@ -1,6 +1,6 @@
 import type { Config } from "./config.ts";
 import { createStore, type Store } from "./dynamo.ts";
-import { type TaskQueue, sqsTaskQueue } from "./queue/index.ts";
+import { sqsTaskQueue, type TaskQueue } from "./queue/index.ts";
 import { type AgentRuntime, agentCoreRuntime } from "./runtime/index.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { Config } from "./config.ts";
 import { ApiTokenEntity } from "./auth/auth.entity.ts";
+import type { Config } from "./config.ts";
 import { TaskEventEntity } from "./event/event.entity.ts";
 import { IdempotencyEntity } from "./idempotency/idempotency.entity.ts";
 import { NudgeEntity } from "./nudge/nudge.entity.ts";

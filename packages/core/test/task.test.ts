@@ -29,9 +29,18 @@ describe("Task lifecycle", () => {
   });
 
   it("submits a task, enqueues it and records task.submitted", async () => {
-    const { task, replayed } = await as(alice, () => Task.submit(core, { ...body, prNumber: 7 }, { source: "cli" }));
+    const { task, replayed } = await as(alice, () =>
+      Task.submit(core, { ...body, prNumber: 7 }, { source: "cli" }),
+    );
     expect(replayed).toBe(false);
-    expect(task).toMatchObject({ status: "SUBMITTED", version: 1, source: "cli", prNumber: 7, turns: 0, costUsd: 0 });
+    expect(task).toMatchObject({
+      status: "SUBMITTED",
+      version: 1,
+      source: "cli",
+      prNumber: 7,
+      turns: 0,
+      costUsd: 0,
+    });
     expect(task.runtimeSessionId).toBe(`conveyor-task-${task.taskId}`);
     expect(queue.sent).toContain(task.taskId);
     const events = await TaskEvent.list(core, task.taskId);
@@ -105,8 +114,12 @@ describe("Task lifecycle", () => {
     const erin = { type: "user" as const, tenantId: "t1", userId: "erin" };
     const { task } = await as(erin, () => Task.submit(core, body));
     const results = await Promise.allSettled([
-      as(system, () => Task.transition(core, task.taskId, { from: ["SUBMITTED"], to: "STARTING", reason: "claimed" })),
-      as(system, () => Task.transition(core, task.taskId, { from: ["SUBMITTED"], to: "STARTING", reason: "claimed" })),
+      as(system, () =>
+        Task.transition(core, task.taskId, { from: ["SUBMITTED"], to: "STARTING", reason: "claimed" }),
+      ),
+      as(system, () =>
+        Task.transition(core, task.taskId, { from: ["SUBMITTED"], to: "STARTING", reason: "claimed" }),
+      ),
     ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     expect(results.find((r) => r.status === "rejected")).toMatchObject({ reason: expect.any(ConflictError) });

@@ -1,5 +1,6 @@
 /* Links the functions use (written by hand: `sst dev` regenerates the root file in the cloud). */
 import "sst";
+
 declare module "sst" {
   export interface Resource {
     Tasks: { name: string; type: "sst.aws.Dynamo" };

@@ -82,7 +82,8 @@ export async function startAgentCoreEmulator(opts: AgentCoreEmulatorOptions) {
     const match = /^\/runtimes\/([^/]+)\/(invocations|stopruntimesession)(?:\?.*)?$/.exec(req.url ?? "");
     if (req.method !== "POST" || !match) return fail(404, "ResourceNotFoundException", "Unknown operation");
     const arn = decodeURIComponent(match[1]!);
-    if (arn !== opts.config.runtimeArn) return fail(404, "ResourceNotFoundException", `No agent runtime ${arn}`);
+    if (arn !== opts.config.runtimeArn)
+      return fail(404, "ResourceNotFoundException", `No agent runtime ${arn}`);
     const sessionId = req.headers[SESSION_HEADER];
     if (typeof sessionId !== "string" || sessionId.length < 33 || sessionId.length > 256) {
       return fail(400, "ValidationException", "runtimeSessionId must be 33 to 256 characters");
@@ -108,7 +109,12 @@ export async function startAgentCoreEmulator(opts: AgentCoreEmulatorOptions) {
     calls.push({ op: "invoke", sessionId, payload });
     const injected = opts.fault?.(sessionId, payload);
     if (injected) {
-      const type = injected === 429 ? "ThrottlingException" : injected >= 500 ? "InternalServerException" : "ValidationException";
+      const type =
+        injected === 429
+          ? "ThrottlingException"
+          : injected >= 500
+            ? "InternalServerException"
+            : "ValidationException";
       return fail(injected, type, `Injected failure ${injected}`);
     }
     let s: Session;
@@ -132,7 +138,10 @@ export async function startAgentCoreEmulator(opts: AgentCoreEmulatorOptions) {
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error) => {
       if (!res.headersSent) {
-        res.writeHead(500, { "x-amzn-errortype": "InternalServerException", "content-type": "application/json" });
+        res.writeHead(500, {
+          "x-amzn-errortype": "InternalServerException",
+          "content-type": "application/json",
+        });
         res.end(JSON.stringify({ message: String(error) }));
       }
     });
@@ -144,20 +153,23 @@ export async function startAgentCoreEmulator(opts: AgentCoreEmulatorOptions) {
 
   // Reclaim idle sessions like AgentCore's idle timeout, so a long local run does not pile up processes.
   const idleMs = opts.idleMs ?? 60_000;
-  const reaper = setInterval(async () => {
-    for (const s of sessions.values()) {
-      const status = await ping(s.port).catch(() => undefined);
-      if (status !== "Healthy") {
-        s.idleSince = undefined;
-        continue;
+  const reaper = setInterval(
+    async () => {
+      for (const s of sessions.values()) {
+        const status = await ping(s.port).catch(() => undefined);
+        if (status !== "Healthy") {
+          s.idleSince = undefined;
+          continue;
+        }
+        s.idleSince ??= Date.now();
+        if (Date.now() - s.idleSince >= idleMs && sessions.get(s.id) === s) {
+          sessions.delete(s.id);
+          await stopChild(s.child);
+        }
       }
-      s.idleSince ??= Date.now();
-      if (Date.now() - s.idleSince >= idleMs && sessions.get(s.id) === s) {
-        sessions.delete(s.id);
-        await stopChild(s.child);
-      }
-    }
-  }, Math.min(5_000, idleMs));
+    },
+    Math.min(5_000, idleMs),
+  );
   reaper.unref();
 
   return {
@@ -188,7 +200,8 @@ async function ping(port: number): Promise<string | undefined> {
 async function waitHealthy(port: number, child: ChildProcess, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`agent exited (${child.exitCode ?? child.signalCode})`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`agent exited (${child.exitCode ?? child.signalCode})`);
     if (await ping(port).catch(() => undefined)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

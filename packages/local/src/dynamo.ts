@@ -76,7 +76,12 @@ export async function startDynamo(opts: { port: number; persistDir?: string }): 
 }
 
 async function waitReady(endpoint: string, child: ChildProcess, output: () => string) {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
   const deadline = Date.now() + 30_000;
   try {
     while (Date.now() < deadline) {

@@ -7,7 +7,9 @@ export async function claimPort(port: number, what: string): Promise<number> {
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(
         error.code === "EADDRINUSE"
-          ? new Error(`Port ${port} for ${what} is already in use. Stop whatever holds it, or pick other ports (--port).`)
+          ? new Error(
+              `Port ${port} for ${what} is already in use. Stop whatever holds it, or pick other ports (--port).`,
+            )
           : error,
       );
     });

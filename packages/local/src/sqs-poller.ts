@@ -5,7 +5,7 @@ export interface SqsPollerOptions {
   client: SQSClient;
   queueUrl: string;
   queueArn: string;
-  handler: (event: SQSEvent) => Promise<SQSBatchResponse | undefined | void>;
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
   batchSize?: number;
   /** Concurrent batches in flight, like an event source mapping's maximum concurrency. */
   concurrency?: number;
@@ -50,7 +50,8 @@ export function startSqsPoller(opts: SqsPollerOptions) {
             ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
             SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
             SenderId: m.Attributes?.SenderId ?? "local",
-            ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+            ApproximateFirstReceiveTimestamp:
+              m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
           },
           messageAttributes: {},
           md5OfBody: m.MD5OfBody ?? "",

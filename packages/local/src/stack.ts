@@ -86,9 +86,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     const config: Config = {
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
-      tables: { tasks: tables.Tasks, events: tables.Events, nudges: tables.Nudges, connections: tables.Connections },
+      tables: {
+        tasks: tables.Tasks,
+        events: tables.Events,
+        nudges: tables.Nudges,
+        connections: tables.Connections,
+      },
       queues: { task: queues.task, dlq: queues.dlq },
-      endpoints: { dynamodb: dynamoEndpoint, sqs: sqsEndpoint, agentcore: `http://127.0.0.1:${agentcorePort}` },
+      endpoints: {
+        dynamodb: dynamoEndpoint,
+        sqs: sqsEndpoint,
+        agentcore: `http://127.0.0.1:${agentcorePort}`,
+      },
       runtimeArn: RUNTIME_ARN,
       limits,
     };
@@ -120,7 +129,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     stops.push(poller.stop);
 
     const server = await new Promise<Server>((resolveServer) => {
-      const s = serve({ fetch: app.fetch, port: apiPort, hostname: "127.0.0.1" }, () => resolveServer(s as Server));
+      const s = serve({ fetch: app.fetch, port: apiPort, hostname: "127.0.0.1" }, () =>
+        resolveServer(s as Server),
+      );
     });
     stops.push(
       () =>
@@ -175,7 +186,12 @@ async function mintLocalTokens(core: ReturnType<typeof createCore>, stateDir: st
   const saved: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
   const tokens: Record<string, string> = {};
   for (const userId of LOCAL_USERS) {
-    tokens[userId] = await Auth.mint(core, { tenantId: "local", userId, name: "local dev", token: saved[userId] });
+    tokens[userId] = await Auth.mint(core, {
+      tenantId: "local",
+      userId,
+      name: "local dev",
+      token: saved[userId],
+    });
   }
   writeFileSync(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
   return tokens as Record<(typeof LOCAL_USERS)[number], string>;

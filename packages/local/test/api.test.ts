@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../src/stack.ts";
 import { apiClient, startTestStack } from "./harness.ts";
 
-const CODES = ["VALIDATION_ERROR", "NOT_FOUND", "CONFLICT", "QUOTA_EXCEEDED", "UNAUTHORIZED", "FORBIDDEN", "RATE_LIMITED"];
+const CODES = [
+  "VALIDATION_ERROR",
+  "NOT_FOUND",
+  "CONFLICT",
+  "QUOTA_EXCEEDED",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "RATE_LIMITED",
+];
 
 describe("HTTP API", () => {
   let stack: LocalStack;
@@ -38,12 +46,36 @@ describe("HTTP API", () => {
       ["a bad repo", { repo: "acme", description: "x" }, 400, "VALIDATION_ERROR"],
       ["a repo with a path", { repo: "acme/api/../x", description: "x" }, 400, "VALIDATION_ERROR"],
       ["a wrong type", { repo: "acme/api", description: 5 }, 400, "VALIDATION_ERROR"],
-      ["an oversized description", { repo: "acme/api", description: "x".repeat(10_001) }, 400, "VALIDATION_ERROR"],
+      [
+        "an oversized description",
+        { repo: "acme/api", description: "x".repeat(10_001) },
+        400,
+        "VALIDATION_ERROR",
+      ],
       ["an unknown key", { repo: "acme/api", description: "x", admin: true }, 400, "VALIDATION_ERROR"],
-      ["maxTurns out of range", { repo: "acme/api", description: "x", maxTurns: 501 }, 400, "VALIDATION_ERROR"],
+      [
+        "maxTurns out of range",
+        { repo: "acme/api", description: "x", maxTurns: 501 },
+        400,
+        "VALIDATION_ERROR",
+      ],
       ["a fractional PR", { repo: "acme/api", description: "x", prNumber: 1.5 }, 400, "VALIDATION_ERROR"],
-      ["too many options", { repo: "acme/api", description: "x", options: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])) }, 400, "VALIDATION_ERROR"],
-      ["a nested option", { repo: "acme/api", description: "x", options: { a: { b: 1 } } }, 400, "VALIDATION_ERROR"],
+      [
+        "too many options",
+        {
+          repo: "acme/api",
+          description: "x",
+          options: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])),
+        },
+        400,
+        "VALIDATION_ERROR",
+      ],
+      [
+        "a nested option",
+        { repo: "acme/api", description: "x", options: { a: { b: 1 } } },
+        400,
+        "VALIDATION_ERROR",
+      ],
       ["a body over 64 KB", { repo: "acme/api", description: "x".repeat(70_000) }, 413, "VALIDATION_ERROR"],
     ];
     it.each(cases)("%s", async (_, body, status, code) => {
@@ -63,7 +95,11 @@ describe("HTTP API", () => {
     });
 
     it("refuses bad event cursors and limits with 400", async () => {
-      const { body } = await api.submit({ repo: "acme/api", description: "cursor checks", options: { turns: 1, stepMs: 0 } });
+      const { body } = await api.submit({
+        repo: "acme/api",
+        description: "cursor checks",
+        options: { turns: 1, stepMs: 0 },
+      });
       for (const query of ["?after=nope", "?limit=0", "?limit=101", "?limit=abc"]) {
         const res = await api.events(body.task.taskId, query);
         expect(res.status).toBe(400);
@@ -73,7 +109,8 @@ describe("HTTP API", () => {
 
     it("refuses a tampered or foreign list cursor with 400", async () => {
       const mine = await userApi("lister");
-      for (let i = 0; i < 2; i++) await mine.submit({ repo: "acme/api", description: `list ${i}`, options: { turns: 1, stepMs: 0 } });
+      for (let i = 0; i < 2; i++)
+        await mine.submit({ repo: "acme/api", description: `list ${i}`, options: { turns: 1, stepMs: 0 } });
       const page = await mine.call("GET", "/v1/tasks?limit=1");
       expect(page.body.nextCursor).toBeTruthy();
       const foreign = await api.call("GET", `/v1/tasks?cursor=${page.body.nextCursor}`);
@@ -103,7 +140,18 @@ describe("HTTP API", () => {
           () => (depth < 2 ? Array.from({ length: Math.floor(rand() * 3) }, () => value(depth + 1)) : []),
           () => (depth < 2 ? body(depth + 1) : {}),
         ])();
-      const keys = ["repo", "description", "prNumber", "issueNumber", "maxTurns", "maxBudgetUsd", "options", "__proto__", "constructor", "x"];
+      const keys = [
+        "repo",
+        "description",
+        "prNumber",
+        "issueNumber",
+        "maxTurns",
+        "maxBudgetUsd",
+        "options",
+        "__proto__",
+        "constructor",
+        "x",
+      ];
       const body = (depth = 0) =>
         Object.fromEntries(Array.from({ length: Math.floor(rand() * 6) }, () => [pick(keys), value(depth)]));
       const statuses = new Map<number, number>();
@@ -122,7 +170,11 @@ describe("HTTP API", () => {
   describe("isolation", () => {
     it("hides another user's task and its events as NOT_FOUND", async () => {
       const alice = apiClient(stack.apiUrl, stack.tokens.alice);
-      const { body } = await alice.submit({ repo: "acme/api", description: "alice's", options: { turns: 1, stepMs: 0 } });
+      const { body } = await alice.submit({
+        repo: "acme/api",
+        description: "alice's",
+        options: { turns: 1, stepMs: 0 },
+      });
       for (const res of [await api.task(body.task.taskId), await api.events(body.task.taskId)]) {
         expect(res.status).toBe(404);
         expect(res.body.error.code).toBe("NOT_FOUND");
@@ -164,12 +216,19 @@ describe("HTTP API", () => {
 
       const refused = await user.submit(slow);
       expect(refused.status).toBe(429);
-      expect(refused.body.error).toMatchObject({ code: "QUOTA_EXCEEDED", details: { reason: "quota.queued_limit" } });
+      expect(refused.body.error).toMatchObject({
+        code: "QUOTA_EXCEEDED",
+        details: { reason: "quota.queued_limit" },
+      });
 
       const third = await user.waitFor(c.body.task.taskId, ["COMPLETED"], 30_000);
       expect(third.queuePosition).toBeUndefined();
       const events = await user.allEvents(c.body.task.taskId);
-      expect(events.find((e) => e.type === "task.status")?.data).toMatchObject({ from: "QUEUED", to: "SUBMITTED", reason: "promoted" });
+      expect(events.find((e) => e.type === "task.status")?.data).toMatchObject({
+        from: "QUEUED",
+        to: "SUBMITTED",
+        reason: "promoted",
+      });
       for (const t of [a, b]) await user.waitFor(t.body.task.taskId, ["COMPLETED"]);
       const quota = await stack.core.store.quota.get({ tenantId: "local", userId: "quota" }).go();
       expect(quota.data).toMatchObject({ active: 0, queued: 0 });

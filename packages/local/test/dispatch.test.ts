@@ -25,7 +25,9 @@ describe("dispatch", () => {
   afterAll(() => stack?.stop());
 
   const starts = (taskId: string) =>
-    stack.agentcore.calls.filter((c) => c.op === "invoke" && (c.payload as { taskId: string }).taskId === taskId);
+    stack.agentcore.calls.filter(
+      (c) => c.op === "invoke" && (c.payload as { taskId: string }).taskId === taskId,
+    );
 
   async function expectOneRun(taskId: string) {
     const task = await api.waitFor(taskId, ["COMPLETED", "FAILED"]);
@@ -38,10 +40,16 @@ describe("dispatch", () => {
   }
 
   it("runs a task once when its message is delivered twice", async () => {
-    const res = await api.submit({ repo: "acme/api", description: "twice", options: { turns: 2, stepMs: 50 } });
+    const res = await api.submit({
+      repo: "acme/api",
+      description: "twice",
+      options: { turns: 2, stepMs: 50 },
+    });
     const { taskId } = res.body.task;
     const sqs = sqsClient(stack.sqsEndpoint);
-    await sqs.send(new SendMessageCommand({ QueueUrl: stack.config.queues.task, MessageBody: JSON.stringify({ taskId }) }));
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: stack.config.queues.task, MessageBody: JSON.stringify({ taskId }) }),
+    );
     await expectOneRun(taskId);
     // Both deliveries may reach the runtime; the agent starts the task once.
     expect(starts(taskId).length).toBeGreaterThanOrEqual(1);
@@ -49,13 +57,22 @@ describe("dispatch", () => {
 
   it("runs a task once when the same batch record is handled twice at the same time", async () => {
     const { task } = await Actor.provide({ type: "user", tenantId: "local", userId: "dev" }, () =>
-      Task.submit(stack.core, { repo: "acme/api", description: "concurrent", options: { turns: 2, stepMs: 50 } }),
+      Task.submit(stack.core, {
+        repo: "acme/api",
+        description: "concurrent",
+        options: { turns: 2, stepMs: 50 },
+      }),
     );
     const record = (id: string) => ({
       messageId: id,
       receiptHandle: id,
       body: JSON.stringify({ taskId: task.taskId }),
-      attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "x", ApproximateFirstReceiveTimestamp: "0" },
+      attributes: {
+        ApproximateReceiveCount: "1",
+        SentTimestamp: "0",
+        SenderId: "x",
+        ApproximateFirstReceiveTimestamp: "0",
+      },
       messageAttributes: {},
       md5OfBody: "",
       eventSource: "aws:sqs",
@@ -71,7 +88,11 @@ describe("dispatch", () => {
 
   it("recovers a crash between claim and invoke when the message comes back", async () => {
     const { task } = await Actor.provide({ type: "user", tenantId: "local", userId: "dev" }, async () => {
-      const submitted = await Task.submit(stack.core, { repo: "acme/api", description: "claimed, then crash", options: { turns: 2, stepMs: 50 } });
+      const submitted = await Task.submit(stack.core, {
+        repo: "acme/api",
+        description: "claimed, then crash",
+        options: { turns: 2, stepMs: 50 },
+      });
       return submitted;
     });
     // The first delivery claimed the task and died before InvokeAgentRuntime. The poller may
@@ -85,7 +106,12 @@ describe("dispatch", () => {
           messageId: "redelivery",
           receiptHandle: "r",
           body: JSON.stringify({ taskId: task.taskId }),
-          attributes: { ApproximateReceiveCount: "2", SentTimestamp: "0", SenderId: "x", ApproximateFirstReceiveTimestamp: "0" },
+          attributes: {
+            ApproximateReceiveCount: "2",
+            SentTimestamp: "0",
+            SenderId: "x",
+            ApproximateFirstReceiveTimestamp: "0",
+          },
           messageAttributes: {},
           md5OfBody: "",
           eventSource: "aws:sqs",
@@ -117,7 +143,9 @@ describe("dispatch", () => {
     const sqs = sqsClient(stack.sqsEndpoint);
     let inDlq = false;
     for (let i = 0; i < 20 && !inDlq; i++) {
-      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.config.queues.dlq, WaitTimeSeconds: 1 }));
+      const got = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: stack.config.queues.dlq, WaitTimeSeconds: 1 }),
+      );
       inDlq = (got.Messages ?? []).some((m) => JSON.parse(m.Body ?? "{}").taskId === taskId);
     }
     expect(inDlq).toBe(true);
@@ -134,7 +162,10 @@ describe("dispatch", () => {
       },
     };
     const { task } = await Actor.provide({ type: "user", tenantId: "local", userId: "alice" }, () =>
-      Task.submit({ ...stack.core, queue }, { repo: "acme/api", description: `fault ${status}`, options: { turns: 1 } }),
+      Task.submit(
+        { ...stack.core, queue },
+        { repo: "acme/api", description: `fault ${status}`, options: { turns: 1 } },
+      ),
     );
     return task.taskId;
   }

@@ -19,7 +19,11 @@ describe("local stack end to end", () => {
   });
 
   it("runs a task from HTTP submit to COMPLETED and pages every event once, oldest first", async () => {
-    const submitted = await api.submit({ repo: "acme/api", description: "add a health check", options: fast });
+    const submitted = await api.submit({
+      repo: "acme/api",
+      description: "add a health check",
+      options: fast,
+    });
     expect(submitted.status).toBe(201);
     const { taskId } = submitted.body.task;
     const done = await api.waitFor(taskId, ["COMPLETED", "FAILED"]);
@@ -40,7 +44,9 @@ describe("local stack end to end", () => {
     expect(types).toContain("agent.tool_call");
     expect(types).toContain("agent.tool_result");
     expect(types).toContain("agent.cost");
-    expect(paged.filter((e) => e.type === "agent.milestone").map((e) => e.data.name)).toContain("pull request opened");
+    expect(paged.filter((e) => e.type === "agent.milestone").map((e) => e.data.name)).toContain(
+      "pull request opened",
+    );
     expect(paged.filter((e) => e.type === "task.status").map((e) => e.data.to)).toEqual([
       "STARTING",
       "RUNNING",
@@ -65,7 +71,10 @@ describe("local stack end to end", () => {
       message: "Scripted failure at turn 2",
       fatal: true,
     });
-    expect(events.at(-1)).toMatchObject({ type: "task.status", data: { to: "FAILED", reason: "agent_error" } });
+    expect(events.at(-1)).toMatchObject({
+      type: "task.status",
+      data: { to: "FAILED", reason: "agent_error" },
+    });
   });
 
   it("leaves a crashed agent's task RUNNING, untouched, for the reconciler", async () => {
@@ -89,7 +98,10 @@ describe("local stack end to end", () => {
     const events = await api.allEvents(taskId);
     expect(events.filter((e) => e.type === "agent.turn").map((e) => e.data.turn)).toEqual([1]);
     expect(events.some((e) => e.type === "agent.error")).toBe(false);
-    expect(events.filter((e) => e.type === "task.status").map((e) => e.data.to)).toEqual(["STARTING", "RUNNING"]);
+    expect(events.filter((e) => e.type === "task.status").map((e) => e.data.to)).toEqual([
+      "STARTING",
+      "RUNNING",
+    ]);
   });
 
   it("keeps the submission's source, as stored, on the wire", async () => {

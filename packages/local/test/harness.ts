@@ -24,7 +24,12 @@ export async function testConfig(limits: Partial<Limits> = {}): Promise<Config> 
   return {
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
-    tables: { tasks: tables.Tasks, events: tables.Events, nudges: tables.Nudges, connections: tables.Connections },
+    tables: {
+      tasks: tables.Tasks,
+      events: tables.Events,
+      nudges: tables.Nudges,
+      connections: tables.Connections,
+    },
     queues,
     endpoints: { dynamodb, sqs },
     runtimeArn: "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/conveyor-local",
@@ -50,7 +55,9 @@ export async function testCore(
 }
 
 /** The whole local stack on the shared emulators: its own tables, queues, state dir and free ports. */
-export async function startTestStack(opts: Omit<LocalStackOptions, "port" | "dynamoEndpoint" | "sqsEndpoint"> = {}) {
+export async function startTestStack(
+  opts: Omit<LocalStackOptions, "port" | "dynamoEndpoint" | "sqsEndpoint"> = {},
+) {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "conveyor-test-"));
   return startLocalStack({
     visibilityTimeoutSeconds: 2,
@@ -96,7 +103,10 @@ export function apiClient(apiUrl: string, token?: string) {
       const events: any[] = [];
       let after: string | undefined;
       for (;;) {
-        const page = await call("GET", `/v1/tasks/${id}/events?limit=${limit}${after ? `&after=${after}` : ""}`);
+        const page = await call(
+          "GET",
+          `/v1/tasks/${id}/events?limit=${limit}${after ? `&after=${after}` : ""}`,
+        );
         if (page.status !== 200) throw new Error(`events: ${page.status} ${page.text}`);
         events.push(...page.body.events);
         if (page.body.events.length === 0 || !page.body.nextCursor) return events;
@@ -110,7 +120,8 @@ export function apiClient(apiUrl: string, token?: string) {
         const res = await call("GET", `/v1/tasks/${id}`);
         if (statuses.includes(res.body?.task?.status)) return res.body.task;
         if (res.status !== 200) throw new Error(`task ${id}: ${res.status} ${res.text}`);
-        if (Date.now() > deadline) throw new Error(`task ${id} is ${res.body?.task?.status}, wanted ${statuses}`);
+        if (Date.now() > deadline)
+          throw new Error(`task ${id} is ${res.body?.task?.status}, wanted ${statuses}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },

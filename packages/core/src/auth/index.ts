@@ -32,12 +32,16 @@ export namespace Auth {
   }
 
   /** The user a bearer token belongs to; UNAUTHORIZED for a missing, malformed or unknown token. */
-  export async function verify(core: Core, token: string | undefined): Promise<Extract<Actor, { type: "user" }>> {
-    if (!token || !token.startsWith(PREFIX) || token.length > 100) {
+  export async function verify(
+    core: Core,
+    token: string | undefined,
+  ): Promise<Extract<Actor, { type: "user" }>> {
+    if (!token?.startsWith(PREFIX) || token.length > 100) {
       throw new VisibleError("auth", "auth.invalid_token", "A valid bearer token is required");
     }
     const result = await core.store.apiToken.get({ tokenHash: hashToken(token) }).go();
-    if (!result.data) throw new VisibleError("auth", "auth.invalid_token", "A valid bearer token is required");
+    if (!result.data)
+      throw new VisibleError("auth", "auth.invalid_token", "A valid bearer token is required");
     return { type: "user", tenantId: result.data.tenantId, userId: result.data.userId };
   }
 

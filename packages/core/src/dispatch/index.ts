@@ -15,7 +15,11 @@ export namespace Dispatch {
     if (!task) return { result: "ack", detail: "unknown task" };
     if (task.status === "SUBMITTED") {
       try {
-        task = await Task.transition(core, taskId, { from: ["SUBMITTED"], to: "STARTING", reason: "claimed" });
+        task = await Task.transition(core, taskId, {
+          from: ["SUBMITTED"],
+          to: "STARTING",
+          reason: "claimed",
+        });
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
         // Someone else claimed or cancelled it: decide on what it is now.

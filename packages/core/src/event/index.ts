@@ -26,7 +26,11 @@ export const eventData = {
   "agent.turn": v.object({ turn: v.number(), text: v.string() }),
   "agent.tool_call": v.object({ toolCallId: v.string(), name: v.string(), input: v.unknown() }),
   "agent.tool_result": v.object({ toolCallId: v.string(), isError: v.boolean(), output: v.string() }),
-  "agent.milestone": v.object({ name: v.string(), detail: v.optional(v.string()), url: v.optional(v.string()) }),
+  "agent.milestone": v.object({
+    name: v.string(),
+    detail: v.optional(v.string()),
+    url: v.optional(v.string()),
+  }),
   "agent.cost": v.object({ costUsd: v.number(), inputTokens: v.number(), outputTokens: v.number() }),
   "agent.error": v.object({ message: v.string(), fatal: v.boolean() }),
   "nudge.received": nudgeData,

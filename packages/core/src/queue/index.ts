@@ -1,4 +1,4 @@
-import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Config } from "../config.ts";
 
 /** Where submitted tasks wait for the dispatcher. Messages carry only `{ taskId }`. */

@@ -13,7 +13,10 @@ export const QuotaEntity = (client: DynamoDBDocumentClient, table: string) =>
         queued: { type: "number", required: true, default: 0 },
       },
       indexes: {
-        primary: { pk: { field: "pk", composite: ["tenantId", "userId"] }, sk: { field: "sk", composite: [] } },
+        primary: {
+          pk: { field: "pk", composite: ["tenantId", "userId"] },
+          sk: { field: "sk", composite: [] },
+        },
       },
     },
     { client, table },

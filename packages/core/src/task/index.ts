@@ -214,38 +214,40 @@ export namespace Task {
       try {
         await commit(
           createWriteTransaction(entitiesOf(core), ({ task: t, quota: q, idempotency: i, event: e }) => [
-              t.create({ ...task, target }).commit(),
-              admit
-                ? q
-                    .update({ tenantId, userId })
-                    .add({ active: 1 })
+            t.create({ ...task, target }).commit(),
+            admit
+              ? q
+                  .update({ tenantId, userId })
+                  .add({ active: 1 })
+                  .where(
+                    (a, op) =>
+                      `(${op.notExists(a.active)} OR ${op.lt(a.active, limits.activePerUser)}) AND (${op.notExists(a.queued)} OR ${op.eq(a.queued, 0)})`,
+                  )
+                  .commit()
+              : q
+                  .update({ tenantId, userId })
+                  .add({ queued: 1 })
+                  .where((a, op) => `${op.notExists(a.queued)} OR ${op.lt(a.queued, limits.queuedPerUser)}`)
+                  .commit(),
+            ...(key
+              ? [
+                  i
+                    .put({
+                      tenantId,
+                      userId,
+                      key,
+                      taskId,
+                      bodyHash,
+                      expiresAt: Math.floor(now / 1000) + limits.idempotencyTtlSeconds,
+                    })
                     .where(
-                      (a, op) =>
-                        `(${op.notExists(a.active)} OR ${op.lt(a.active, limits.activePerUser)}) AND (${op.notExists(a.queued)} OR ${op.eq(a.queued, 0)})`,
+                      (a, op) => `${op.notExists(a.taskId)} OR ${op.lt(a.expiresAt, Math.floor(now / 1000))}`,
                     )
-                    .commit()
-                : q
-                    .update({ tenantId, userId })
-                    .add({ queued: 1 })
-                    .where((a, op) => `${op.notExists(a.queued)} OR ${op.lt(a.queued, limits.queuedPerUser)}`)
                     .commit(),
-              ...(key
-                ? [
-                    i
-                      .put({
-                        tenantId,
-                        userId,
-                        key,
-                        taskId,
-                        bodyHash,
-                        expiresAt: Math.floor(now / 1000) + limits.idempotencyTtlSeconds,
-                      })
-                      .where((a, op) => `${op.notExists(a.taskId)} OR ${op.lt(a.expiresAt, Math.floor(now / 1000))}`)
-                      .commit(),
-                  ]
-                : []),
-              e.put(event).commit(),
-            ]),
+                ]
+              : []),
+            e.put(event).commit(),
+          ]),
         );
       } catch (error) {
         // Quota moved under us, or the same key raced in: look again.
@@ -263,9 +265,13 @@ export namespace Task {
     const record = await core.store.idempotency.get({ tenantId, userId, key }).go({ consistent: true });
     if (!record.data || record.data.expiresAt < Math.floor(core.now() / 1000)) return undefined;
     if (record.data.bodyHash !== bodyHash) {
-      throw new ConflictError("idempotency.mismatch", "This Idempotency-Key was used with a different request body", {
-        reason: "idempotency.mismatch",
-      });
+      throw new ConflictError(
+        "idempotency.mismatch",
+        "This Idempotency-Key was used with a different request body",
+        {
+          reason: "idempotency.mismatch",
+        },
+      );
     }
     const task = await get(core, record.data.taskId);
     if (!task) return undefined;
@@ -279,7 +285,9 @@ export namespace Task {
     try {
       await core.queue.send(taskId);
     } catch (error) {
-      console.error(JSON.stringify({ msg: "enqueue failed, left for the reconciler", taskId, error: String(error) }));
+      console.error(
+        JSON.stringify({ msg: "enqueue failed, left for the reconciler", taskId, error: String(error) }),
+      );
     }
   }
 
@@ -331,13 +339,19 @@ export namespace Task {
   export async function fromUser(core: Core, raw: unknown) {
     const input = v.parse(ListInput, raw);
     const { tenantId, userId } = Actor.user();
-    const before = input.cursor ? Cursor.decode(input.cursor, `${tenantId}/${userId}/${input.status ?? ""}`) : undefined;
+    const before = input.cursor
+      ? Cursor.decode(input.cursor, `${tenantId}/${userId}/${input.status ?? ""}`)
+      : undefined;
     const query = input.status
       ? core.store.task.query.byUserStatus({ tenantId, userId, status: input.status })
       : core.store.task.query.byUser({ tenantId, userId });
     const limit = input.limit;
     // One extra row says whether another page exists.
-    const result = await (before ? query.lt({ taskId: before }) : query).go({ order: "desc", limit: limit + 1, count: limit + 1 });
+    const result = await (before ? query.lt({ taskId: before }) : query).go({
+      order: "desc",
+      limit: limit + 1,
+      count: limit + 1,
+    });
     const tasks = result.data.slice(0, limit).map(serialize);
     const last = tasks.at(-1);
     return {
@@ -374,12 +388,17 @@ export namespace Task {
       if (task.status === input.to && isTerminal(input.to)) return task;
       const allowed = TRANSITIONS[task.status][input.to];
       if (!allowed || (input.from && !input.from.includes(task.status))) {
-        throw new ConflictError("task.invalid_transition", `Task is ${task.status}; cannot move to ${input.to}`, {
-          reason: isTerminal(task.status) ? "task.terminal" : "task.invalid_transition",
-          status: task.status,
-        });
+        throw new ConflictError(
+          "task.invalid_transition",
+          `Task is ${task.status}; cannot move to ${input.to}`,
+          {
+            reason: isTerminal(task.status) ? "task.terminal" : "task.invalid_transition",
+            status: task.status,
+          },
+        );
       }
-      if (!allowed.includes(input.reason)) throw new Error(`Reason ${input.reason} not allowed for ${task.status}->${input.to}`);
+      if (!allowed.includes(input.reason))
+        throw new Error(`Reason ${input.reason} not allowed for ${task.status}->${input.to}`);
       try {
         await commitTransition(core, task, input);
       } catch (error) {
@@ -445,14 +464,15 @@ export namespace Task {
     const promoted: string[] = [];
     for (let guard = 0; guard < core.config.limits.activePerUser + 5; guard++) {
       const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
-      if (!quota.data || quota.data.active >= core.config.limits.activePerUser || quota.data.queued <= 0) break;
+      if (!quota.data || quota.data.active >= core.config.limits.activePerUser || quota.data.queued <= 0)
+        break;
       const next = await core.store.task.query
         .byUserStatus({ tenantId, userId, status: "QUEUED" })
         .go({ order: "asc", limit: 1, count: 1 });
       const head = next.data[0];
       if (!head) break;
       const task = await get(core, head.taskId);
-      if (!task || task.status !== "QUEUED") continue; // index lag: look again
+      if (task?.status !== "QUEUED") continue; // index lag: look again
       try {
         await commitTransition(core, task, { to: "SUBMITTED", reason: "promoted" });
       } catch (error) {
@@ -481,7 +501,11 @@ export namespace Task {
   }
 
   /** Updates the running counters a status surface shows (turns, cost), bumping `rev`. */
-  export async function recordProgress(core: Core, taskId: string, progress: { turns?: number; costUsd?: number }) {
+  export async function recordProgress(
+    core: Core,
+    taskId: string,
+    progress: { turns?: number; costUsd?: number },
+  ) {
     await core.store.task
       .patch({ taskId })
       .set({ updatedAt: core.now(), ...(progress.turns !== undefined ? { turns: progress.turns } : {}) })
@@ -520,7 +544,12 @@ namespace Cursor {
   }
   export function decode(cursor: string, owner: string): string {
     const [taskId, check] = Buffer.from(cursor, "base64url").toString().split(".");
-    if (!taskId || !check || !ULID_PATTERN.test(taskId) || hash(`${owner}/${taskId}`).slice(0, 16) !== check) {
+    if (
+      !taskId ||
+      !check ||
+      !ULID_PATTERN.test(taskId) ||
+      hash(`${owner}/${taskId}`).slice(0, 16) !== check
+    ) {
       throw new VisibleError("input", "cursor.invalid", "Invalid cursor");
     }
     return taskId;

@@ -10,7 +10,17 @@ export const TaskEntity = (client: DynamoDBDocumentClient, table: string) =>
         tenantId: { type: "string", required: true, readOnly: true },
         userId: { type: "string", required: true, readOnly: true },
         status: {
-          type: ["QUEUED", "SUBMITTED", "STARTING", "RUNNING", "AWAITING_APPROVAL", "COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED"] as const,
+          type: [
+            "QUEUED",
+            "SUBMITTED",
+            "STARTING",
+            "RUNNING",
+            "AWAITING_APPROVAL",
+            "COMPLETED",
+            "FAILED",
+            "TIMED_OUT",
+            "CANCELLED",
+          ] as const,
           required: true,
         },
         version: { type: "number", required: true },

@@ -30,6 +30,8 @@ export function cutString(text: string, cap: number): string {
   if (bytes.length <= cap) return text;
   const marker = ` …[${bytes.length - cap} more bytes]`;
   // Decoding a cut in the middle of a multi-byte character drops it (fatal: false + trim the replacement).
-  const head = new TextDecoder().decode(bytes.slice(0, Math.max(0, cap - byteLength(marker)))).replace(/\uFFFD$/, "");
+  const head = new TextDecoder()
+    .decode(bytes.slice(0, Math.max(0, cap - byteLength(marker))))
+    .replace(/\uFFFD$/, "");
   return head + marker;
 }

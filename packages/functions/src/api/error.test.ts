@@ -24,7 +24,9 @@ describe("error mapping", () => {
   ])("maps %s to %i %s with its reason", async (error, status, code) => {
     const res = await appThrowing(error).request("/");
     expect(res.status).toBe(status);
-    const body = await res.json();
+    const body = (await res.json()) as {
+      error: { code: string; message: string; details: { reason: string } };
+    };
     expect(body.error.code).toBe(code);
     expect(body.error.details.reason).toBe((error as VisibleError).code);
   });
@@ -39,7 +41,9 @@ describe("error mapping", () => {
     })();
     const res = await appThrowing(error).request("/");
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = (await res.json()) as {
+      error: { code: string; message: string; details: { reason: string } };
+    };
     expect(body.error.code).toBe("VALIDATION_ERROR");
     expect(body.error.message).toMatch(/^repo: /);
   });

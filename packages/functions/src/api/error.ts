@@ -44,17 +44,30 @@ export function errorResponse(error: unknown, c: Context) {
       message: issue.message,
     }));
     const first = issues[0];
-    return reply(400, "VALIDATION_ERROR", first?.path ? `${first.path}: ${first.message}` : (first?.message ?? "Invalid input"), {
-      issues,
-    });
+    return reply(
+      400,
+      "VALIDATION_ERROR",
+      first?.path ? `${first.path}: ${first.message}` : (first?.message ?? "Invalid input"),
+      {
+        issues,
+      },
+    );
   }
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
-    const code: ErrorCode = status === 401 ? "UNAUTHORIZED" : status === 404 ? "NOT_FOUND" : "VALIDATION_ERROR";
+    const code: ErrorCode =
+      status === 401 ? "UNAUTHORIZED" : status === 404 ? "NOT_FOUND" : "VALIDATION_ERROR";
     return reply(status, code, error.message || "Bad request");
   }
   console.error(
-    JSON.stringify({ level: "error", msg: "unhandled", path: c.req.path, method: c.req.method, error: String(error), stack: (error as Error)?.stack }),
+    JSON.stringify({
+      level: "error",
+      msg: "unhandled",
+      path: c.req.path,
+      method: c.req.method,
+      error: String(error),
+      stack: (error as Error)?.stack,
+    }),
   );
   return reply(500, "INTERNAL", "Internal error");
 }

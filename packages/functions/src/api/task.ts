@@ -10,7 +10,13 @@ import { useCore } from "../config.ts";
 const EventsQuery = v.object({
   after: v.optional(EventId),
   limit: v.optional(
-    v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.toNumber(), v.minValue(1), v.maxValue(100)),
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, "must be a whole number"),
+      v.toNumber(),
+      v.minValue(1),
+      v.maxValue(100),
+    ),
     "50",
   ),
 });
@@ -27,7 +33,10 @@ export const TaskApi = new Hono()
     })),
     async (c) => {
       const { idempotencyKey, source } = c.req.valid("header");
-      const { task, replayed } = await Task.submit(useCore(), c.req.valid("json"), { idempotencyKey, source });
+      const { task, replayed } = await Task.submit(useCore(), c.req.valid("json"), {
+        idempotencyKey,
+        source,
+      });
       return c.json({ task: await present(task) }, replayed ? 200 : 201);
     },
   )

@@ -20,7 +20,9 @@ async function deliver(record: SQSRecord): Promise<SQSBatchItemFailure | undefin
     taskId = v.parse(Message, JSON.parse(record.body)).taskId;
   } catch {
     // Redelivering a malformed message cannot help: drop it, loudly.
-    console.error(JSON.stringify({ level: "error", msg: "malformed dispatch message", messageId: record.messageId }));
+    console.error(
+      JSON.stringify({ level: "error", msg: "malformed dispatch message", messageId: record.messageId }),
+    );
     return undefined;
   }
   try {
