@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    // Handler logs are for operators; show them only for failing tests.
+    silent: "passed-only",
     projects: [
       {
         test: {
