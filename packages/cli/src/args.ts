@@ -12,7 +12,7 @@ export class UsageError extends Error {
   }
 }
 
-export const COMMANDS = ["run", "submit", "status", "events", "list", "watch"] as const;
+const COMMANDS = ["run", "submit", "status", "events", "list", "watch"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface GlobalFlags {

@@ -162,6 +162,16 @@ describe("conveyor status, list, events, submit", () => {
     expect(code).toBe(0);
   });
 
+  it("says when a repeated Idempotency-Key returned the earlier task", async () => {
+    const fake = new FakeApi();
+    const first = await cli(["submit", "x", "--repo", "acme/app", "--idempotency-key", "k1"], fake.fetch);
+
+    const again = await cli(["submit", "x", "--repo", "acme/app", "--idempotency-key", "k1"], fake.fetch);
+
+    const taskId = /Submitted (\w{26})/.exec(first.stdout)?.[1];
+    expect(again.stdout).toContain(`Already submitted with this Idempotency-Key: ${taskId}`);
+  });
+
   it("pages through every event with --all", async () => {
     const fake = new FakeApi();
     fake.addTask({ taskId: TASK, status: "RUNNING" });

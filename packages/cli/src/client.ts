@@ -67,7 +67,7 @@ export function createApi(connection: Connection, fetchImpl?: Fetch) {
   // hono's client puts path params into the URL as given; ids typed by a person may hold anything.
   const param = (taskId: string) => ({ id: encodeURIComponent(taskId) });
 
-  async function send<T>(request: () => Promise<ClientResponse<T>>, signal?: AbortSignal): Promise<T> {
+  async function call<T>(request: () => Promise<ClientResponse<T>>, signal?: AbortSignal) {
     let response: ClientResponse<T>;
     try {
       response = await request();
@@ -76,13 +76,15 @@ export function createApi(connection: Connection, fetchImpl?: Fetch) {
       throw new NetworkError(`Cannot reach the Conveyor API at ${connection.apiUrl} (${describe(error)})`);
     }
     if (!response.ok) throw await apiError(response);
-    return (await response.json()) as T;
+    return { status: response.status, body: (await response.json()) as T };
   }
+  const send = async <T>(request: () => Promise<ClientResponse<T>>, signal?: AbortSignal) =>
+    (await call(request, signal)).body;
 
   return {
-    /** Submits a task; a repeated Idempotency-Key returns the original task. */
-    submit: (body: SubmitBody, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}) =>
-      send(
+    /** Submits a task; a repeated Idempotency-Key returns the original task, `replayed`. */
+    submit: async (body: SubmitBody, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}) => {
+      const { status, body: answer } = await call(
         () =>
           tasks.$post(
             // The server's validators derive their input types from their outputs (defaults
@@ -94,7 +96,9 @@ export function createApi(connection: Connection, fetchImpl?: Fetch) {
             },
           ),
         opts.signal,
-      ),
+      );
+      return { task: answer.task, replayed: status === 200 };
+    },
 
     task: async (taskId: string, signal?: AbortSignal) =>
       (await send(() => tasks[":id"].$get({ param: param(taskId) }, { init: { signal } }), signal)).task,

@@ -21,13 +21,14 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
   switch (inv.command) {
     case "submit":
     case "run": {
-      const { task } = await api.submit(inv.body, { idempotencyKey: inv.idempotencyKey, signal });
+      const { task, replayed } = await api.submit(inv.body, { idempotencyKey: inv.idempotencyKey, signal });
+      const submitted = formatSubmitted(task, replayed, out.paint);
       if (inv.command === "run") {
-        out.info(formatSubmitted(task, out.paint));
+        out.info(submitted);
         return watch(ctx, task);
       }
       if (out.json) out.data(pretty({ task }));
-      else out.info(`${formatSubmitted(task, out.paint)}\nFollow it with: conveyor watch ${task.taskId}`);
+      else out.info(`${submitted}\nFollow it with: conveyor watch ${task.taskId}`);
       return 0;
     }
     case "watch": {

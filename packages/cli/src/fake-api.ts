@@ -1,5 +1,6 @@
 import { floorId, idTime } from "@conveyor/core/util/ulid";
 import type { EventWire, Fetch, TaskStatus, TaskWire } from "./client.ts";
+import { isTerminal } from "./follow.ts";
 
 /**
  * An in-memory stand-in for the HTTP API with the same paging rules (DESIGN §12.1),
@@ -128,8 +129,7 @@ export class FakeApi {
     const limit = Number(query.get("limit") ?? 50);
     const rows = (this.events.get(task.taskId) ?? []).filter((event) => !after || event.eventId > after);
     const events = rows.slice(0, limit);
-    const open =
-      rows.length > limit || !["COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED"].includes(task.status);
+    const open = rows.length > limit || !isTerminal(task.status);
     return json(200, { events, nextCursor: open ? (events.at(-1)?.eventId ?? after) : undefined });
   }
 }

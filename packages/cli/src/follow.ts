@@ -118,8 +118,11 @@ const sorted = (events: EventWire[]) =>
 const transient = (error: unknown) =>
   error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
 
-/** Ids already yielded; ULIDs sort by time, so the window behind the cursor can be dropped. */
-class Seen {
+/**
+ * Ids already yielded, for any follower that re-reads a skew window (this poller, a
+ * WebSocket watcher). ULIDs sort by time, so ids behind the window can be dropped.
+ */
+export class Seen {
   private readonly ids = new Set<string>();
   has = (id: string) => this.ids.has(id);
   add = (id: string) => this.ids.add(id);

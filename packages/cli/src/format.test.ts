@@ -166,8 +166,14 @@ describe("formatTaskTable", () => {
 
 describe("formatSubmitted", () => {
   it("gives a queued task's place", () => {
-    expect(formatSubmitted(task({ status: "QUEUED", queuePosition: 4 }), plain)).toBe(
+    expect(formatSubmitted(task({ status: "QUEUED", queuePosition: 4 }), false, plain)).toBe(
       `Submitted ${TASK_ID} to acme/app: QUEUED at position 4`,
+    );
+  });
+
+  it("says when an Idempotency-Key found the earlier task", () => {
+    expect(formatSubmitted(task({ status: "RUNNING" }), true, plain)).toBe(
+      `Already submitted with this Idempotency-Key: ${TASK_ID} to acme/app: RUNNING`,
     );
   });
 });

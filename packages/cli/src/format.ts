@@ -25,7 +25,7 @@ const STATUS_STYLE: Record<TaskStatus, Style> = {
   CANCELLED: "yellow",
 };
 
-export const status = (value: TaskStatus, paint: Paint) => paint(STATUS_STYLE[value] ?? "reset", value);
+const status = (value: TaskStatus, paint: Paint) => paint(STATUS_STYLE[value] ?? "reset", value);
 
 /** The server's event shapes, so each case below reads its own `data`. */
 type TypedEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
@@ -167,10 +167,11 @@ export function formatTaskTable(tasks: TaskWire[], paint: Paint): string {
   return [header, ...rows].join("\n");
 }
 
-/** The first line a person sees after submitting. */
-export function formatSubmitted(task: TaskWire, paint: Paint): string {
+/** The first line a person sees after submitting; a replayed Idempotency-Key found an earlier task. */
+export function formatSubmitted(task: TaskWire, replayed: boolean, paint: Paint): string {
   const queued = task.status === "QUEUED" ? ` at position ${task.queuePosition ?? "?"}` : "";
-  return `Submitted ${paint("bold", task.taskId)} to ${task.repo}: ${status(task.status, paint)}${queued}`;
+  const what = replayed ? "Already submitted with this Idempotency-Key:" : "Submitted";
+  return `${what} ${paint("bold", task.taskId)} to ${task.repo}: ${status(task.status, paint)}${queued}`;
 }
 
 /** How a followed task ended. */

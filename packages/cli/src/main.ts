@@ -5,6 +5,12 @@ import { main } from "./cli.ts";
 const interrupt = new AbortController();
 process.once("SIGINT", () => interrupt.abort());
 
+// `conveyor run ... | head` closes stdout early: that is the reader being done, not an error to trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(0);
+});
+
 const code = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),

@@ -25,12 +25,16 @@ export interface LocalStackOptions {
   prefix?: string;
   limits?: Partial<Limits>;
   visibilityTimeoutSeconds?: number;
+  /** An agent session idle this long is stopped (AgentCore: 15 min; locally 5 s, to keep memory low). */
   agentIdleMs?: number;
+  /** Accept and store tasks without dispatching them (benchmarks of the submit path). */
+  dispatch?: boolean;
   fault?: AgentCoreEmulatorOptions["fault"];
   log?: (entry: Record<string, unknown>) => void;
 }
 
 export const LOCAL_USERS = ["dev", "alice"] as const;
+let running = false;
 const RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/conveyor-local";
 
 /**
@@ -44,6 +48,9 @@ const RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/co
  * await stack.stop();
  */
 export async function startLocalStack(opts: LocalStackOptions = {}) {
+  // Handlers read their links once per process (as in Lambda), so a second stack would talk to the first one's tables.
+  if (running) throw new Error("One local stack per process: stop the running one first");
+  running = true;
   const started = Date.now();
   const stateDir = resolve(opts.stateDir ?? ".conveyor");
   mkdirSync(stateDir, { recursive: true });
@@ -114,19 +121,21 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       port: agentcorePort,
       config,
       logDir: join(stateDir, "logs"),
-      idleMs: opts.agentIdleMs,
+      idleMs: opts.agentIdleMs ?? 5_000,
       fault: opts.fault,
     });
     stops.push(agentcore.stop);
 
-    const poller = startSqsPoller({
-      client: sqsClient(sqsEndpoint),
-      queueUrl: queues.task,
-      queueArn: queues.taskArn,
-      handler: dispatch.handler,
-      log: opts.log,
-    });
-    stops.push(poller.stop);
+    if (opts.dispatch !== false) {
+      const poller = startSqsPoller({
+        client: sqsClient(sqsEndpoint),
+        queueUrl: queues.task,
+        queueArn: queues.taskArn,
+        handler: dispatch.handler,
+        log: opts.log,
+      });
+      stops.push(poller.stop);
+    }
 
     const server = await new Promise<Server>((resolveServer) => {
       const s = serve({ fetch: app.fetch, port: apiPort, hostname: "127.0.0.1" }, () =>
@@ -154,7 +163,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     };
     writeFileSync(join(stateDir, "local.json"), `${JSON.stringify(local, null, 2)}\n`);
 
-    return { ...local, config, core, agentcore, poller, stateDir, bootMs: Date.now() - started, stop };
+    return { ...local, config, core, agentcore, stateDir, bootMs: Date.now() - started, stop };
   } catch (error) {
     await stop();
     throw error;
