@@ -18,15 +18,7 @@ export type TaskWire = InferResponseType<TaskEndpoint["$get"], 200>["task"];
 export type EventWire = InferResponseType<TaskEndpoint["events"]["$get"], 200>["events"][number];
 export type TaskStatus = TaskWire["status"];
 
-export type SubmitBody = {
-  repo: string;
-  description: string;
-  prNumber?: number;
-  issueNumber?: number;
-  maxTurns?: number;
-  maxBudgetUsd?: number;
-  options?: Record<string, string | number | boolean>;
-};
+export type SubmitBody = Parameters<Client["v1"]["tasks"]["$post"]>[0]["json"];
 
 /** The API answered with an error body (`{ error: { code, message } }`). */
 export class ApiError extends Error {
@@ -87,9 +79,7 @@ export function createApi(connection: Connection, fetchImpl?: Fetch) {
       const { status, body: answer } = await call(
         () =>
           tasks.$post(
-            // The server's validators derive their input types from their outputs (defaults
-            // applied, header names renamed), so the request is typed from the contract here.
-            { json: body } as Parameters<typeof tasks.$post>[0],
+            { json: body },
             {
               headers: opts.idempotencyKey ? { "idempotency-key": opts.idempotencyKey } : {},
               init: { signal: opts.signal },

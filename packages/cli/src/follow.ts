@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { isTerminalStatus } from "@conveyor/core/event";
 import { rewind } from "@conveyor/core/util/ulid";
 import {
   type Api,
@@ -9,8 +10,7 @@ import {
   type TaskWire,
 } from "./client.ts";
 
-const TERMINAL: readonly TaskStatus[] = ["COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED"];
-export const isTerminal = (status: TaskStatus) => TERMINAL.includes(status);
+export const isTerminal = (status: TaskStatus) => isTerminalStatus(status);
 
 export interface FollowOptions {
   /** How far behind a writer's clock may be (DESIGN §4): each poll re-reads this much. */

@@ -17,6 +17,15 @@ export const TaskStatus = v.picklist([
 ]);
 export type TaskStatus = v.InferOutput<typeof TaskStatus>;
 
+/** Statuses a task never leaves. Importable without the AWS SDK (the CLI uses it). */
+export const TERMINAL_STATUSES = [
+  "COMPLETED",
+  "FAILED",
+  "TIMED_OUT",
+  "CANCELLED",
+] as const satisfies TaskStatus[];
+export const isTerminalStatus = (status: string) => (TERMINAL_STATUSES as readonly string[]).includes(status);
+
 const nudgeData = v.object({ nudgeId: v.string(), message: v.optional(v.string()) });
 
 /** Every event type of v1 with the shape of its `data`. */

@@ -5,13 +5,12 @@ import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
 import { commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, notFound, VisibleError } from "../error.ts";
-import { type EventData, TaskEvent, TaskStatus } from "../event/index.ts";
+import { type EventData, isTerminalStatus, TaskEvent, TaskStatus } from "../event/index.ts";
 import { sessionIdFor } from "../runtime/index.ts";
 import { newId, ULID_PATTERN } from "../util/ulid.ts";
 
 export { TaskStatus } from "../event/index.ts";
 
-const TERMINAL = ["COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED"] as const satisfies TaskStatus[];
 const ACTIVE = ["SUBMITTED", "STARTING", "RUNNING", "AWAITING_APPROVAL"] as const satisfies TaskStatus[];
 
 /** Allowed transitions and the reasons each may carry (DESIGN §12.3). */
@@ -53,7 +52,7 @@ const Repo = v.pipe(
 const OptionValue = v.union([v.pipe(v.string(), v.maxLength(256)), v.number(), v.boolean()]);
 
 export namespace Task {
-  export const isTerminal = (status: TaskStatus) => (TERMINAL as readonly string[]).includes(status);
+  export const isTerminal = (status: TaskStatus) => isTerminalStatus(status);
   /** Statuses that hold one of the user's concurrency slots. */
   export const holdsSlot = (status: TaskStatus) => (ACTIVE as readonly string[]).includes(status);
 

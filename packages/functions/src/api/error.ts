@@ -1,4 +1,5 @@
 import { type ErrorKind, VisibleError } from "@conveyor/core/error";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -70,4 +71,23 @@ export function errorResponse(error: unknown, c: Context) {
     }),
   );
   return reply(500, "INTERNAL", "Internal error");
+}
+
+/** The validators' failure hook: bad input becomes a VisibleError, answered by `errorResponse`. */
+export function rejectInvalid(result: { success: boolean; error?: readonly StandardSchemaV1.Issue[] }) {
+  if (result.success) return;
+  const issues = (result.error ?? []).map((issue) => ({
+    path:
+      issue.path
+        ?.map((p) => String(typeof p === "object" && p !== null && "key" in p ? p.key : p))
+        .join(".") || undefined,
+    message: issue.message,
+  }));
+  const first = issues[0];
+  throw new VisibleError(
+    "input",
+    "request.invalid",
+    first?.path ? `${first.path}: ${first.message}` : (first?.message ?? "Invalid input"),
+    { issues },
+  );
 }
