@@ -56,6 +56,28 @@ describe("pnpm start", () => {
     expect(await health.json()).toEqual({ ok: true });
     expect(alive(local.pids.dynamodb)).toBe(true);
 
+    // The second terminal: the README's command, finding the stack through local.json.
+    const cli = spawn(
+      process.execPath,
+      [
+        join(root, "node_modules/tsx/dist/cli.mjs"),
+        join(root, "packages/cli/src/main.ts"),
+        "run",
+        "add a health check",
+        "--repo",
+        "acme/api",
+      ],
+      { cwd: root, env: { ...process.env, CONVEYOR_STATE_DIR: stateDir }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let cliOut = "";
+    cli.stdout.on("data", (c) => (cliOut += c));
+    cli.stderr.on("data", (c) => (cliOut += c));
+    const cliCode = await new Promise<number | null>((r) => cli.once("exit", (code) => r(code)));
+    expect(cliCode, cliOut).toBe(0);
+    for (const turn of [1, 2, 3, 4, 5]) expect(cliOut).toContain(`Turn ${turn}/5`);
+    expect(cliOut).toContain("COMPLETED");
+    expect(cliOut).toContain("https://github.com/acme/api/pull/");
+
     proc.child.kill("SIGINT");
     expect(await proc.exited).toBe(0);
     expect(alive(local.pids.dynamodb)).toBe(false);

@@ -1,0 +1,132 @@
+import { main } from "@conveyor/cli/cli";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "../src/stack.ts";
+import { startTestStack } from "./harness.ts";
+
+/** Drives the CLI in-process against the live stack, as `pnpm conveyor ...` would. */
+async function conveyor(stack: LocalStack, ...argv: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: { CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token },
+    cwd: stack.stateDir,
+    pollIntervalMs: 50,
+  });
+  return { code, stdout, stderr };
+}
+
+describe("conveyor CLI against the local stack", () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(() => stack?.stop());
+
+  it("run streams turns, tool calls and milestones and exits 0 on COMPLETED", async () => {
+    const res = await conveyor(
+      stack,
+      "run",
+      "add a health check",
+      "--repo",
+      "acme/api",
+      "--option",
+      "turns=3",
+      "--option",
+      "stepMs=30",
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const out = res.stdout + res.stderr;
+    for (const turn of [1, 2, 3]) expect(out).toContain(`Turn ${turn}/3`);
+    expect(out).toContain("read_file");
+    expect(out).toContain("pull request opened");
+    expect(out).toContain("COMPLETED");
+  });
+
+  it("run exits 1 when the task fails, saying why", async () => {
+    const res = await conveyor(
+      stack,
+      "run",
+      "break",
+      "--repo",
+      "acme/api",
+      "--option",
+      "turns=3",
+      "--option",
+      "stepMs=10",
+      "--option",
+      "failAtTurn=1",
+    );
+    expect(res.code).toBe(1);
+    expect(res.stdout + res.stderr).toContain("Scripted failure at turn 1");
+  });
+
+  it("--output json prints NDJSON events, every one exactly once and in order", async () => {
+    const res = await conveyor(
+      stack,
+      "run",
+      "json please",
+      "--repo",
+      "acme/api",
+      "--option",
+      "turns=2",
+      "--option",
+      "stepMs=10",
+      "--output",
+      "json",
+    );
+    expect(res.code).toBe(0);
+    const lines = res.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const events = lines.filter((l) => l.eventId);
+    const ids = events.map((e) => e.eventId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    const taskId = events[0].taskId;
+    const served = await fetch(`${stack.apiUrl}/v1/tasks/${taskId}/events?limit=100`, {
+      headers: { authorization: `Bearer ${stack.token}` },
+    }).then((r) => r.json() as Promise<{ events: { eventId: string }[] }>);
+    expect(ids).toEqual(served.events.map((e) => e.eventId));
+  });
+
+  it("status, events and list read back what run created, with source cli", async () => {
+    const submitted = await conveyor(
+      stack,
+      "submit",
+      "read me back",
+      "--repo",
+      "acme/api",
+      "--pr",
+      "9",
+      "--option",
+      "turns=1",
+      "--option",
+      "stepMs=0",
+      "--output",
+      "json",
+    );
+    expect(submitted.code).toBe(0);
+    const { task } = JSON.parse(submitted.stdout);
+    expect(task).toMatchObject({ source: "cli", prNumber: 9 });
+    const status = await conveyor(stack, "status", task.taskId, "--output", "json");
+    expect(JSON.parse(status.stdout).task.taskId).toBe(task.taskId);
+    const list = await conveyor(stack, "list", "--output", "json");
+    expect(JSON.parse(list.stdout).tasks.map((t: { taskId: string }) => t.taskId)).toContain(task.taskId);
+    const events = await conveyor(stack, "events", task.taskId, "--output", "json");
+    expect(JSON.parse(events.stdout).events[0].type).toBe("task.submitted");
+  });
+
+  it("explains a bad request without a stack trace", async () => {
+    const res = await conveyor(stack, "submit", "x", "--repo", "not-a-repo");
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("VALIDATION_ERROR");
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+});
