@@ -41,6 +41,8 @@ describe("error classes", () => {
     [aws("ThrottlingException", 400), false],
     [aws("InternalServerError", 500), false],
     [new Error("socket hang up"), false],
+    [Object.assign(new Error("ElectroError"), { cause: aws("ResourceNotFoundException", 400) }), true],
+    [Object.assign(new Error("ElectroError"), { cause: aws("ThrottlingException", 400) }), false],
   ])("%s is permanent: %s", (error, permanent) => {
     expect(isPermanent(error)).toBe(permanent);
   });

@@ -48,12 +48,16 @@ export const releaseBreaker = (taskId: string) => breakers.delete(taskId);
 /** An error that writing again will not fix: invalid data, an oversized item, missing permissions. */
 export function isPermanent(error: unknown): boolean {
   if (error instanceof VisibleError) return true;
+  // ElectroDB wraps the SDK's error: classify the original.
+  const cause = (error as { cause?: unknown })?.cause;
+  if (cause && cause !== error) return isPermanent(cause);
   const name = (error as Error)?.name ?? "";
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
   if (
     ["ValidationException", "AccessDeniedException", "ResourceNotFoundException", "ValiError"].includes(name)
-  )
+  ) {
     return true;
+  }
   return (
     status !== undefined &&
     status >= 400 &&

@@ -69,3 +69,12 @@ export async function commit(tx: { go: () => Promise<{ canceled: boolean; data: 
     await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
   }
 }
+
+/** A single-item write whose condition did not hold (ElectroDB wraps the SDK's error in `cause`). */
+export function isConditionFailed(error: unknown): boolean {
+  for (let e = error as { name?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.name === "ConditionalCheckFailedException") return true;
+    if (e.cause === e) break;
+  }
+  return false;
+}

@@ -135,6 +135,15 @@ describe("Task lifecycle", () => {
     expect(late.details).toMatchObject({ reason: "task.terminal", status: "COMPLETED" });
   });
 
+  it("records heartbeats only while the task runs", async () => {
+    const { task } = await as({ type: "user", tenantId: "t1", userId: "hb" }, () => Task.submit(core, body));
+    expect(await Task.heartbeat(core, task.taskId)).toBe(false);
+    await as(system, () => Task.transition(core, task.taskId, { to: "STARTING", reason: "claimed" }));
+    await as(system, () => Task.transition(core, task.taskId, { to: "RUNNING", reason: "agent_started" }));
+    expect(await Task.heartbeat(core, task.taskId)).toBe(true);
+    expect((await Task.get(core, task.taskId))?.heartbeatAt).toBeGreaterThan(0);
+  });
+
   it("lists newest first with a cursor bound to the caller", async () => {
     const dave = { type: "user" as const, tenantId: "t1", userId: "dave" };
     const ids: string[] = [];

@@ -3,7 +3,7 @@ import { createWriteTransaction } from "electrodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
-import { commit, TransactionCanceled } from "../dynamo.ts";
+import { commit, isConditionFailed, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, notFound, VisibleError } from "../error.ts";
 import { type EventData, isTerminalStatus, TaskEvent, TaskStatus } from "../event/index.ts";
 import { sessionIdFor } from "../runtime/index.ts";
@@ -494,7 +494,7 @@ export namespace Task {
         .go({ response: "none" });
       return true;
     } catch (error) {
-      if ((error as Error).message?.includes("conditional request failed")) return false;
+      if (isConditionFailed(error)) return false;
       throw error;
     }
   }
