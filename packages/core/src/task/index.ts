@@ -159,23 +159,28 @@ export namespace Task {
     const bodyHash = hash(canonical(input));
     const limits = core.config.limits;
 
-    for (let attempt = 0; attempt < 5; attempt++) {
+    // Try to admit first: the transaction's quota condition decides, so the common
+    // case costs no read. Only when it fails do we read the quota and queue.
+    let admit = true;
+    let queued = 0;
+    for (let attempt = 0; attempt < 6; attempt++) {
       if (key) {
         const replay = await findReplay(core, tenantId, userId, key, bodyHash);
         if (replay) return { task: replay, replayed: true };
       }
-      const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
-      const active = quota.data?.active ?? 0;
-      const queued = quota.data?.queued ?? 0;
-      // Admit only when nobody is waiting, so queued tasks keep their turn.
-      const admit = active < limits.activePerUser && queued === 0;
-      if (!admit && queued >= limits.queuedPerUser) {
-        throw new VisibleError(
-          "quota",
-          "quota.queued_limit",
-          `You have ${queued} queued tasks, the most allowed; wait for some to finish`,
-          { reason: "quota.queued_limit", queued, limit: limits.queuedPerUser },
-        );
+      if (!admit) {
+        const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
+        queued = quota.data?.queued ?? 0;
+        // Admit only when nobody is waiting, so queued tasks keep their turn.
+        admit = (quota.data?.active ?? 0) < limits.activePerUser && queued === 0;
+        if (!admit && queued >= limits.queuedPerUser) {
+          throw new VisibleError(
+            "quota",
+            "quota.queued_limit",
+            `You have ${queued} queued tasks, the most allowed; wait for some to finish`,
+            { reason: "quota.queued_limit", queued, limit: limits.queuedPerUser },
+          );
+        }
       }
       const now = core.now();
       const taskId = newId(now);
@@ -249,13 +254,15 @@ export namespace Task {
           ]),
         );
       } catch (error) {
-        // Quota moved under us, or the same key raced in: look again.
-        if (error instanceof TransactionCanceled && (error.failed(1) || error.failed(2))) continue;
+        if (!(error instanceof TransactionCanceled)) throw error;
+        // No free slot (or someone is queued): read the quota and queue. The same key raced in: replay.
+        if (error.failed(1)) admit = false;
+        if (error.failed(1) || error.failed(2)) continue;
         throw error;
       }
       if (admit) await enqueue(core, taskId);
       else await promoteNext(core, tenantId, userId);
-      return { task: (await get(core, taskId)) ?? task, replayed: false };
+      return { task, replayed: false };
     }
     throw new ConflictError("task.busy", "Too many concurrent submissions; retry");
   }
