@@ -41,13 +41,15 @@ for (const id of ids) {
 const runSeconds = (performance.now() - t0) / 1000;
 const stackRss = rssMb(process.pid);
 const javaRss = rssMb(dynamoPid);
-const sessions = runStack.agentcore.sessions().length;
+const agentPids = runStack.agentcore.pids();
+const agentRss = agentPids.reduce((sum, pid) => sum + rssMb(pid), 0);
 await runStack.stop();
 
 console.log(`
 Local stack
   boot (DynamoDB Local + SQS + tables + API + AgentCore emulator)  ${(runStack.bootMs / 1000).toFixed(2)} s
   ${TASKS} tasks end to end (2 turns each)                          ${runSeconds.toFixed(1)} s
-  resident memory after ${TASKS} tasks: stack process ${stackRss.toFixed(0)} MB, DynamoDB Local ${javaRss.toFixed(0)} MB, ${sessions} agent sessions still up
+  resident memory after ${TASKS} tasks: stack process ${stackRss.toFixed(0)} MB, DynamoDB Local ${javaRss.toFixed(0)} MB,
+  ${agentPids.length} agent sessions still up (idle ones stop after 5 s) using ${agentRss.toFixed(0)} MB together
 `);
 process.exit(0);

@@ -178,6 +178,9 @@ export async function startAgentCoreEmulator(opts: AgentCoreEmulatorOptions) {
     sessions: () => [...sessions.keys()],
     /** The agent process of a session, for tests that kill it. */
     pidOf: (sessionId: string) => sessions.get(sessionId)?.child.pid,
+    /** Every live agent process (benchmarks measure their memory). */
+    pids: () =>
+      [...sessions.values()].map((s) => s.child.pid).filter((pid): pid is number => pid !== undefined),
     async stop() {
       clearInterval(reaper);
       server.closeAllConnections();
