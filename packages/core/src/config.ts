@@ -7,8 +7,11 @@ export interface Config {
   region: string;
   tables: { tasks: string; events: string; nudges: string; connections: string };
   queues: { task: string; dlq: string };
-  /** Endpoint overrides for the local stack; absent in AWS. */
-  endpoints: { dynamodb?: string; sqs?: string; agentcore?: string };
+  /**
+   * Endpoint overrides for the local stack (absent in AWS), and the WebSocket API's
+   * @connections management endpoint (in AWS too) for those that push to watchers.
+   */
+  endpoints: { dynamodb?: string; sqs?: string; agentcore?: string; realtime?: string };
   /** Static credentials for local emulators; absent in AWS (the default chain applies). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   runtimeArn: string;
@@ -57,12 +60,18 @@ export namespace Config {
     return limits;
   }
 
-  /** The agent's configuration: an AgentCore container has no SST links, only environment variables. */
-  export function fromEnv(env: Record<string, string | undefined> = process.env): Config {
+  /**
+   * Configuration from CONVEYOR_* variables: the agent's (an AgentCore container has no
+   * SST links), and the functions' once their links are read in. `required` fail loudly at start.
+   */
+  export function fromEnv(
+    env: Record<string, string | undefined> = process.env,
+    required = ["CONVEYOR_TASKS_TABLE", "CONVEYOR_EVENTS_TABLE", "CONVEYOR_NUDGES_TABLE"],
+  ): Config {
     const need = (name: string) => {
       const value = env[name];
-      if (!value) throw new Error(`${name} is not set`);
-      return value;
+      if (!value && required.includes(name)) throw new Error(`${name} is not set`);
+      return value ?? "";
     };
     const accessKeyId = env.CONVEYOR_ACCESS_KEY_ID;
     const secretAccessKey = env.CONVEYOR_SECRET_ACCESS_KEY;
@@ -79,6 +88,7 @@ export namespace Config {
         dynamodb: env.CONVEYOR_DYNAMODB_ENDPOINT || undefined,
         sqs: env.CONVEYOR_SQS_ENDPOINT || undefined,
         agentcore: env.CONVEYOR_AGENTCORE_ENDPOINT || undefined,
+        realtime: env.CONVEYOR_REALTIME_ENDPOINT || undefined,
       },
       credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
       runtimeArn: env.CONVEYOR_RUNTIME_ARN ?? "",
@@ -101,6 +111,7 @@ export namespace Config {
     if (config.endpoints.dynamodb) env.CONVEYOR_DYNAMODB_ENDPOINT = config.endpoints.dynamodb;
     if (config.endpoints.sqs) env.CONVEYOR_SQS_ENDPOINT = config.endpoints.sqs;
     if (config.endpoints.agentcore) env.CONVEYOR_AGENTCORE_ENDPOINT = config.endpoints.agentcore;
+    if (config.endpoints.realtime) env.CONVEYOR_REALTIME_ENDPOINT = config.endpoints.realtime;
     if (config.credentials) {
       env.CONVEYOR_ACCESS_KEY_ID = config.credentials.accessKeyId;
       env.CONVEYOR_SECRET_ACCESS_KEY = config.credentials.secretAccessKey;

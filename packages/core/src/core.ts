@@ -1,6 +1,7 @@
 import type { Config } from "./config.ts";
 import { createStore, type Store } from "./dynamo.ts";
 import { sqsTaskQueue, type TaskQueue } from "./queue/index.ts";
+import { apiGatewayPusher, type RealtimePusher } from "./realtime/pusher.ts";
 import { type AgentRuntime, agentCoreRuntime } from "./runtime/index.ts";
 
 /**
@@ -13,16 +14,18 @@ export interface Core {
   readonly store: Store;
   readonly queue: TaskQueue;
   readonly runtime: AgentRuntime;
+  readonly pusher: RealtimePusher;
   now(): number;
 }
 
 export function createCore(
   config: Config,
-  ports: { queue?: TaskQueue; runtime?: AgentRuntime; now?: () => number } = {},
+  ports: { queue?: TaskQueue; runtime?: AgentRuntime; pusher?: RealtimePusher; now?: () => number } = {},
 ): Core {
   let store: Store | undefined;
   let queue = ports.queue;
   let runtime = ports.runtime;
+  let pusher = ports.pusher;
   return {
     config,
     get store() {
@@ -36,6 +39,10 @@ export function createCore(
     get runtime() {
       runtime ??= agentCoreRuntime(config);
       return runtime;
+    },
+    get pusher() {
+      pusher ??= apiGatewayPusher(config);
+      return pusher;
     },
     now: ports.now ?? Date.now,
   };

@@ -6,6 +6,7 @@ import { TaskEventEntity } from "./event/event.entity.ts";
 import { IdempotencyEntity } from "./idempotency/idempotency.entity.ts";
 import { NudgeEntity } from "./nudge/nudge.entity.ts";
 import { QuotaEntity } from "./quota/quota.entity.ts";
+import { ConnectionEntity, SubscriptionEntity } from "./realtime/realtime.entity.ts";
 import { TaskEntity } from "./task/task.entity.ts";
 
 /** The DynamoDB client and every entity, bound to the configured tables. Built once per Config. */
@@ -27,7 +28,7 @@ export function createStore(config: Config) {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });
-  const { tasks, events, nudges } = config.tables;
+  const { tasks, events, nudges, connections } = config.tables;
   return {
     raw,
     client,
@@ -37,6 +38,8 @@ export function createStore(config: Config) {
     apiToken: ApiTokenEntity(client, tasks),
     event: TaskEventEntity(client, events),
     nudge: NudgeEntity(client, nudges),
+    connection: ConnectionEntity(client, connections),
+    subscription: SubscriptionEntity(client, connections),
   };
 }
 

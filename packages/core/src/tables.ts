@@ -60,3 +60,23 @@ export const tables = {
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof tables;
+
+/**
+ * How each stream consumer reads its table's stream, written once for infra's event
+ * source mappings and the local stream poller. Retries are bounded so one poison record
+ * holds its shard back for a while, not forever; bisecting narrows a failing batch to it.
+ */
+export const streamSubscriptions = {
+  /** Events -> WebSocket watchers (and, later, the GitHub comment). */
+  EventsFanout: {
+    table: "Events",
+    handler: "stream/fanout",
+    filters: [{ eventName: ["INSERT"] }],
+    startingPosition: "TRIM_HORIZON",
+    batchSize: 100,
+    maximumBatchingWindowInSeconds: 0,
+    maximumRetryAttempts: 10,
+    bisectBatchOnFunctionError: true,
+    maximumRecordAgeSeconds: 3_600,
+  },
+} as const;

@@ -4,6 +4,7 @@ import { Resource } from "sst";
 
 /**
  * The functions' Core, built once per Lambda instance on first use, from SST links.
+ * Each function links only what it uses, so unlinked resources are simply absent.
  * Endpoint and credential overrides (local stack only) come from CONVEYOR_* variables.
  */
 let core: Core | undefined;
@@ -12,16 +13,29 @@ export function useCore(): Core {
   return core;
 }
 
+/** A linked resource's property, or "" when this function does not link it. */
+function linked<T>(read: () => T): T | "" {
+  try {
+    return read();
+  } catch {
+    return "";
+  }
+}
+
 function fromResource(): Config {
-  const env = Config.fromEnv({
-    ...process.env,
-    CONVEYOR_TASKS_TABLE: Resource.Tasks.name,
-    CONVEYOR_EVENTS_TABLE: Resource.Events.name,
-    CONVEYOR_NUDGES_TABLE: Resource.Nudges.name,
-    CONVEYOR_CONNECTIONS_TABLE: Resource.Connections.name,
-    CONVEYOR_TASK_QUEUE_URL: Resource.TaskQueue.url,
-    CONVEYOR_TASK_DLQ_URL: Resource.TaskDlq.url,
-    CONVEYOR_RUNTIME_ARN: Resource.AgentRuntime.value,
-  });
-  return env;
+  return Config.fromEnv(
+    {
+      ...process.env,
+      CONVEYOR_TASKS_TABLE: linked(() => Resource.Tasks.name),
+      CONVEYOR_EVENTS_TABLE: linked(() => Resource.Events.name),
+      CONVEYOR_NUDGES_TABLE: linked(() => Resource.Nudges.name),
+      CONVEYOR_CONNECTIONS_TABLE: linked(() => Resource.Connections.name),
+      CONVEYOR_TASK_QUEUE_URL: linked(() => Resource.TaskQueue.url),
+      CONVEYOR_TASK_DLQ_URL: linked(() => Resource.TaskDlq.url),
+      CONVEYOR_RUNTIME_ARN: linked(() => Resource.AgentRuntime.value),
+      CONVEYOR_REALTIME_ENDPOINT:
+        linked(() => Resource.Realtime.managementEndpoint) || process.env.CONVEYOR_REALTIME_ENDPOINT,
+    },
+    [],
+  );
 }

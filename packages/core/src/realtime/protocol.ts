@@ -12,7 +12,10 @@ export const ClientMessage = v.variant("action", [
     taskId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
     after: v.optional(EventId),
   }),
-  v.strictObject({ action: v.literal("unsubscribe"), taskId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)) }),
+  v.strictObject({
+    action: v.literal("unsubscribe"),
+    taskId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  }),
   v.strictObject({ action: v.literal("ping") }),
 ]);
 export type ClientMessage = v.InferOutput<typeof ClientMessage>;

@@ -1,0 +1,102 @@
+import type { Core } from "../core.ts";
+import type { TaskEvent } from "../event/index.ts";
+import { Realtime } from "../realtime/index.ts";
+
+/** One stream record: where it sits in the shard, and the event it carries. */
+export interface FanoutRecord {
+  sequenceNumber: string;
+  event: TaskEvent.Info;
+}
+
+/**
+ * A consumer of committed events. It gets one task's new events in commit order and
+ * either delivers all of them or throws; `delivered` says how many went out before it threw.
+ */
+export interface Dispatcher {
+  name: string;
+  deliver(core: Core, taskId: string, events: TaskEvent.Info[]): Promise<void>;
+}
+
+export class DeliveryError extends Error {
+  constructor(
+    readonly delivered: number,
+    override readonly cause: unknown,
+  ) {
+    super(`delivery failed after ${delivered} events: ${String(cause)}`);
+    this.name = "DeliveryError";
+  }
+}
+
+/** Routes a stream batch to the dispatchers (DESIGN §5.4). */
+export namespace Fanout {
+  /**
+   * Tasks are independent: each task's events go out in order, tasks in parallel. When
+   * a task's delivery fails, its later events are held back and the first failed
+   * record's sequence number is returned, so the stream retries from there (records of
+   * other tasks after it come again: watchers dedup by eventId). Returns the sequence
+   * number to resume from, or undefined when everything was delivered.
+   */
+  export async function route(
+    core: Core,
+    records: FanoutRecord[],
+    dispatchers: Dispatcher[],
+    log: (entry: Record<string, unknown>) => void = (e) => console.error(JSON.stringify(e)),
+  ): Promise<string | undefined> {
+    const byTask = new Map<string, FanoutRecord[]>();
+    for (const record of records) {
+      const list = byTask.get(record.event.taskId) ?? [];
+      list.push(record);
+      byTask.set(record.event.taskId, list);
+    }
+    const failures = await Promise.all(
+      [...byTask].map(async ([taskId, list]) => {
+        let failedAt = list.length;
+        for (const dispatcher of dispatchers) {
+          try {
+            await dispatcher.deliver(
+              core,
+              taskId,
+              list.map((r) => r.event),
+            );
+          } catch (error) {
+            const delivered = error instanceof DeliveryError ? error.delivered : 0;
+            failedAt = Math.min(failedAt, delivered);
+            log({
+              level: "error",
+              msg: "fan-out delivery failed",
+              dispatcher: dispatcher.name,
+              taskId,
+              eventId: list[delivered]?.event.eventId,
+              error: String(error instanceof DeliveryError ? error.cause : error),
+            });
+          }
+        }
+        return list[failedAt]?.sequenceNumber;
+      }),
+    );
+    const failed = failures.filter((seq): seq is string => seq !== undefined);
+    // Sequence numbers are decimal strings of varying length: compare as big integers.
+    return failed.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))[0];
+  }
+
+  /** Pushes each event to every connection watching its task; vanished connections are removed. */
+  export const realtime: Dispatcher = {
+    name: "realtime",
+    async deliver(core, taskId, events) {
+      let delivered = 0;
+      try {
+        let connections = await Realtime.watchers(core, taskId);
+        // Connections in parallel, each connection's frames in order; a gone one is dropped at once.
+        for (const event of events) {
+          const results = await Promise.all(
+            connections.map((id) => Realtime.send(core, id, { type: "event", taskId, event })),
+          );
+          connections = connections.filter((_, i) => results[i] !== "gone");
+          delivered++;
+        }
+      } catch (error) {
+        throw new DeliveryError(delivered, error);
+      }
+    },
+  };
+}

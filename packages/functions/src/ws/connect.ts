@@ -1,0 +1,22 @@
+import { VisibleError } from "@conveyor/core/error";
+import { Realtime } from "@conveyor/core/realtime";
+import type { APIGatewayProxyResultV2 } from "aws-lambda";
+import { useCore } from "../config.ts";
+import type { WebSocketEvent } from "./event.ts";
+
+/** `$connect`: a bad or missing `?token=` refuses the upgrade with 401 (no socket is opened). */
+export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
+  const { connectionId } = event.requestContext;
+  try {
+    await Realtime.connect(useCore(), connectionId, event.queryStringParameters?.token);
+    return { statusCode: 200 };
+  } catch (error) {
+    if (error instanceof VisibleError && error.kind === "auth")
+      return { statusCode: 401, body: "Unauthorized" };
+    // Never log the token: the query string is left out on purpose.
+    console.error(
+      JSON.stringify({ level: "error", msg: "connect failed", connectionId, error: String(error) }),
+    );
+    return { statusCode: 500 };
+  }
+};
