@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { type Config, defaultLimits, type Limits } from "@conveyor/core/config";
 import { type Core, createCore } from "@conveyor/core/core";
 import type { TaskQueue } from "@conveyor/core/queue";
-import type { AgentRuntime } from "@conveyor/core/runtime";
 import { inject } from "vitest";
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION } from "../src/dynamo.ts";
 import { createQueues } from "../src/sqs.ts";
@@ -49,7 +48,7 @@ export function recordingQueue(): TaskQueue & { sent: string[] } {
 }
 
 export async function testCore(
-  opts: { limits?: Partial<Limits>; queue?: TaskQueue; runtime?: AgentRuntime; now?: () => number } = {},
+  opts: { limits?: Partial<Limits> } & NonNullable<Parameters<typeof createCore>[1]> = {},
 ): Promise<Core> {
   return createCore(await testConfig(opts.limits), opts);
 }
