@@ -62,6 +62,7 @@ describe("parseInvocation", () => {
         options: undefined,
       },
       idempotencyKey: "k1",
+      poll: false,
     });
   });
 
@@ -98,6 +99,17 @@ describe("parseInvocation", () => {
     });
   });
 
+  it("reads --ws-url anywhere, and --poll or --no-ws to follow without the WebSocket", () => {
+    expect(parseInvocation(["--ws-url", "ws://x", "watch", "01J"])).toEqual({
+      command: "watch",
+      global: { output: "text", wsUrl: "ws://x" },
+      taskId: "01J",
+      poll: false,
+    });
+    expect(parseInvocation(["watch", "01J", "--poll"])).toMatchObject({ poll: true });
+    expect(parseInvocation(["run", "x", "--repo", "a/b", "--no-ws"])).toMatchObject({ poll: true });
+  });
+
   it("gives events and list their defaults", () => {
     expect(parseInvocation(["events", "01J"])).toMatchObject({ limit: 50, all: false, after: undefined });
     expect(parseInvocation(["list", "--status", "running"])).toMatchObject({ limit: 20, status: "RUNNING" });
@@ -114,6 +126,8 @@ describe("parseInvocation", () => {
     [["deploy"], /Unknown command "deploy"/],
     [["status", "01J", "--bogus"], /Unknown option '--bogus'/],
     [["status", "01J", "--repo", "a/b"], /--repo is not an option of status/],
+    [["submit", "x", "--repo", "a/b", "--poll"], /--poll is not an option of submit/],
+    [["status", "01J", "--no-ws"], /--no-ws is not an option of status/],
     [["status"], /status takes one task id/],
     [["status", "a", "b"], /status takes one task id/],
     [["run", "--repo", "a/b"], /run needs a description/],

@@ -18,19 +18,23 @@ export type Command = (typeof COMMANDS)[number];
 export interface GlobalFlags {
   apiUrl?: string;
   token?: string;
+  wsUrl?: string;
   output: "text" | "json";
 }
 
 export type Invocation =
   | { command: "help"; topic?: Command }
-  | { command: "run" | "submit"; global: GlobalFlags; body: SubmitBody; idempotencyKey?: string }
-  | { command: "status" | "watch"; global: GlobalFlags; taskId: string }
+  | { command: "run"; global: GlobalFlags; body: SubmitBody; idempotencyKey?: string; poll: boolean }
+  | { command: "submit"; global: GlobalFlags; body: SubmitBody; idempotencyKey?: string }
+  | { command: "watch"; global: GlobalFlags; taskId: string; poll: boolean }
+  | { command: "status"; global: GlobalFlags; taskId: string }
   | { command: "events"; global: GlobalFlags; taskId: string; after?: string; limit: number; all: boolean }
   | { command: "list"; global: GlobalFlags; status?: TaskStatus; limit: number; cursor?: string };
 
 const OPTIONS = {
   "api-url": { type: "string" },
   token: { type: "string" },
+  "ws-url": { type: "string" },
   output: { type: "string" },
   help: { type: "boolean", short: "h" },
   repo: { type: "string" },
@@ -45,17 +49,21 @@ const OPTIONS = {
   all: { type: "boolean" },
   status: { type: "string" },
   cursor: { type: "string" },
+  // Node 20's parseArgs has no negated flags, so --no-ws is a flag of its own.
+  "no-ws": { type: "boolean" },
+  poll: { type: "boolean" },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
 
-const GLOBAL: readonly Flag[] = ["api-url", "token", "output", "help"];
+const GLOBAL: readonly Flag[] = ["api-url", "token", "ws-url", "output", "help"];
 const SUBMIT: readonly Flag[] = ["repo", "pr", "issue", "max-turns", "budget", "option", "idempotency-key"];
+const FOLLOW: readonly Flag[] = ["no-ws", "poll"];
 const ALLOWED: Record<Command, readonly Flag[]> = {
-  run: SUBMIT,
+  run: [...SUBMIT, ...FOLLOW],
   submit: SUBMIT,
   status: [],
-  watch: [],
+  watch: FOLLOW,
   events: ["after", "limit", "all"],
   list: ["status", "limit", "cursor"],
 };
@@ -119,11 +127,14 @@ function commandInvocation(
         maxBudgetUsd: dollars(values.budget),
         options,
       };
-      return { command: cmd, global, body, idempotencyKey: values["idempotency-key"] };
+      const idempotencyKey = values["idempotency-key"];
+      if (cmd === "submit") return { command: cmd, global, body, idempotencyKey };
+      return { command: cmd, global, body, idempotencyKey, poll: poll(values) };
     }
     case "status":
-    case "watch":
       return { command: cmd, global, taskId: taskId(cmd, rest) };
+    case "watch":
+      return { command: cmd, global, taskId: taskId(cmd, rest), poll: poll(values) };
     case "events":
       return {
         command: cmd,
@@ -172,12 +183,20 @@ function command(name: string): Command {
   throw new UsageError(`Unknown command "${name}"`);
 }
 
-function globalFlags(values: { "api-url"?: string; token?: string; output?: string }): GlobalFlags {
+function globalFlags(values: {
+  "api-url"?: string;
+  token?: string;
+  "ws-url"?: string;
+  output?: string;
+}): GlobalFlags {
   const output = values.output ?? "text";
   if (output !== "text" && output !== "json")
     throw new UsageError(`--output must be text or json, got "${output}"`);
-  return { apiUrl: values["api-url"], token: values.token, output };
+  return { apiUrl: values["api-url"], token: values.token, wsUrl: values["ws-url"], output };
 }
+
+/** `--poll` and `--no-ws` both mean: follow over HTTP polling, not the WebSocket. */
+const poll = (values: { "no-ws"?: boolean; poll?: boolean }) => Boolean(values["no-ws"] || values.poll);
 
 function taskId(cmd: Command, rest: string[]): string {
   if (rest.length !== 1 || !rest[0]) throw new UsageError(`${cmd} takes one task id`);

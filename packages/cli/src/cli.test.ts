@@ -1,7 +1,10 @@
-import { idTime } from "@conveyor/core/util/ulid";
-import { describe, expect, it } from "vitest";
+import { FakeGateway } from "@conveyor/client/fake-gateway";
+import type { TaskEvent } from "@conveyor/core/event";
+import { floorId, idTime } from "@conveyor/core/util/ulid";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { type Io, main } from "./cli.ts";
-import type { EventWire, Fetch } from "./client.ts";
+import type { EventWire, Fetch, TaskStatus } from "./client.ts";
 import { FakeApi } from "./fake-api.ts";
 
 const T0 = Date.parse("2024-05-01T12:00:00.000Z");
@@ -138,6 +141,167 @@ describe("conveyor watch", () => {
 
     expect(stderr).toMatch(/running, \d+s since the last event/);
     expect(stderr.endsWith("\r\x1b[2K")).toBe(true);
+  });
+});
+
+describe("following over the WebSocket", () => {
+  let gateway: FakeGateway;
+  beforeEach(async () => {
+    gateway = await FakeGateway.start();
+  });
+  afterEach(() => gateway.close());
+
+  /** One task the HTTP API and the WebSocket gateway agree on. */
+  function world(status: TaskStatus = "RUNNING") {
+    const fake = new FakeApi();
+    fake.addTask({ taskId: TASK, status });
+    gateway.addTask(TASK);
+    return {
+      fake,
+      commit: (eventId: string, text = "x") =>
+        gateway.commit(fake.commit(TASK, eventId, "agent.turn", { turn: 1, text }) as TaskEvent.Info),
+      transition: (eventId: string, to: TaskStatus) =>
+        gateway.commit(fake.transition(TASK, eventId, to) as TaskEvent.Info),
+    };
+  }
+
+  /** Runs `then` once the CLI has subscribed and had the replay. */
+  function afterSubscribe(then: () => void) {
+    gateway.onMessage = (message) => {
+      if ((message as { action?: string }).action === "subscribe") setTimeout(then, 20);
+      return false;
+    };
+  }
+
+  const ndjson = (stdout: string) =>
+    stdout
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as EventWire).eventId);
+  const eventPolls = (fake: FakeApi) => fake.requests.filter((request) => request.path.endsWith("/events"));
+
+  it("prints live events from the socket, each once, and confirms the end over HTTP", async () => {
+    const { fake, commit, transition } = world();
+    commit(at(1));
+    afterSubscribe(() => {
+      commit(at(2));
+      // A duplicate delivery, as a retried stream record gives.
+      gateway.push(FakeGateway.event(TASK, at(2), "agent.turn", { turn: 1, text: "x" }));
+      transition(at(3), "COMPLETED");
+    });
+
+    const { code, stdout, stderr } = await cli(["watch", TASK, "--output", "json"], fake.fetch, {
+      env: { CONVEYOR_WS_URL: gateway.url },
+      WebSocketImpl: WebSocket,
+    });
+
+    expect(ndjson(stdout)).toEqual([at(1), at(2), at(3)]);
+    expect(gateway.subscribes).toHaveLength(1);
+    // Polling only confirms, from the socket's cursor rewound by the skew window.
+    expect(eventPolls(fake)[0]?.query.get("after")).toBe(floorId(idTime(at(3)) - 5_000));
+    expect(stderr).toContain("Watching");
+    expect(code).toBe(0);
+  });
+
+  it("runs a task over the socket in text mode and exits 1 when it fails", async () => {
+    const fake = new FakeApi();
+    afterSubscribe(() => {
+      const task = [...fake.tasks.values()][0]!;
+      const id = (seconds: number) => FakeApi.id(idTime(task.taskId) + seconds * 1000, 1);
+      gateway.commit(fake.transition(task.taskId, id(1), "RUNNING") as TaskEvent.Info);
+      gateway.commit(
+        fake.commit(task.taskId, id(2), "agent.turn", { turn: 1, text: "Looking" }) as TaskEvent.Info,
+      );
+      gateway.commit(
+        fake.transition(task.taskId, id(3), "FAILED", {
+          error: { code: "max_turns", message: "Ran out of turns" },
+        }) as TaskEvent.Info,
+      );
+    });
+    gateway.onConnection = () => {
+      for (const task of fake.tasks.keys()) gateway.addTask(task);
+    };
+
+    const { code, stdout, stderr } = await cli(
+      ["run", "x", "--repo", "acme/app", "--ws-url", gateway.url],
+      fake.fetch,
+    );
+
+    expect(stdout).toMatch(/status +SUBMITTED → RUNNING\n.*turn 1 +Looking\n.*status +RUNNING → FAILED/);
+    expect(stdout).toContain("✖ Failed: max_turns: Ran out of turns");
+    expect(stderr).not.toContain("polling");
+    expect(code).toBe(1);
+  });
+
+  it("falls back to polling, with a note, when the socket is refused", async () => {
+    const { fake } = world();
+    gateway.refuse = Number.POSITIVE_INFINITY;
+    fake.beforeRequest = (request) => {
+      if (request.path.endsWith("/events") && eventPolls(fake).length === 1)
+        fake.transition(TASK, at(1), "COMPLETED");
+    };
+
+    const { code, stdout, stderr } = await cli(["watch", TASK, "--ws-url", gateway.url], fake.fetch);
+
+    expect(stderr).toMatch(/Live updates unavailable \(.*401.*\); following by polling\./);
+    expect(stdout).toMatch(/status +RUNNING → COMPLETED/);
+    expect(code).toBe(0);
+  });
+
+  it("takes over by polling from the socket's cursor when it is lost for good, repeating nothing", async () => {
+    const { fake, commit } = world();
+    commit(at(1));
+    commit(at(2));
+    afterSubscribe(() => {
+      gateway.refuse = Number.POSITIVE_INFINITY;
+      gateway.dropConnections();
+      fake.commit(TASK, at(3), "agent.turn", { turn: 2, text: "y" });
+      fake.transition(TASK, at(4), "COMPLETED");
+    });
+
+    const { code, stdout, stderr } = await cli(
+      ["watch", TASK, "--ws-url", gateway.url, "--output", "json"],
+      fake.fetch,
+    );
+
+    expect(ndjson(stdout)).toEqual([at(1), at(2), at(3), at(4)]);
+    expect(eventPolls(fake)[0]?.query.get("after")).toBe(floorId(idTime(at(2)) - 5_000));
+    expect(stderr).not.toContain("polling");
+    expect(code).toBe(0);
+  });
+
+  it("polls without opening a socket with --poll or --no-ws", async () => {
+    for (const flag of ["--poll", "--no-ws"]) {
+      const { fake } = world("COMPLETED");
+
+      const { code, stderr } = await cli(["watch", TASK, "--ws-url", gateway.url, flag], fake.fetch);
+
+      expect(stderr).toBe("");
+      expect(code).toBe(0);
+    }
+    expect(gateway.attempts).toBe(0);
+  });
+
+  it("says it polls when no WebSocket URL is configured", async () => {
+    const { fake } = world("COMPLETED");
+
+    const { stderr } = await cli(["watch", TASK], fake.fetch);
+
+    expect(stderr).toContain("No WebSocket URL (--ws-url, CONVEYOR_WS_URL); following by polling.");
+  });
+
+  it("stops on Ctrl-C with 130 while following over the socket", async () => {
+    const { fake } = world();
+    const interrupt = new AbortController();
+    afterSubscribe(() => interrupt.abort());
+
+    const { code, stderr } = await cli(["watch", TASK, "--ws-url", gateway.url], fake.fetch, {
+      signal: interrupt.signal,
+    });
+
+    expect(stderr).toContain(`Task ${TASK} keeps running on the server`);
+    expect(code).toBe(130);
+    expect(eventPolls(fake)).toHaveLength(0);
   });
 });
 

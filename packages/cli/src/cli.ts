@@ -1,3 +1,5 @@
+import type { WebSocketConstructor } from "@conveyor/client";
+import { WebSocket } from "ws";
 import { parseInvocation, UsageError } from "./args.ts";
 import { ApiError, createApi, type Fetch, NetworkError } from "./client.ts";
 import { execute } from "./commands.ts";
@@ -19,6 +21,8 @@ export interface Io {
   signal?: AbortSignal;
   /** Pause between polls while following (default 500 ms). */
   pollIntervalMs?: number;
+  /** Opens live-event sockets (default: the `ws` package's; Node 20 has no global WebSocket). */
+  WebSocketImpl?: WebSocketConstructor;
 }
 
 /**
@@ -51,7 +55,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     const connection = resolveConnection(inv.global, io.env, io.cwd);
     const api = createApi(connection, io.fetch);
-    return await execute(inv, { api, out, signal: io.signal, pollIntervalMs: io.pollIntervalMs });
+    const { wsUrl, token } = connection;
+    const live = wsUrl ? { wsUrl, token, WebSocketImpl: io.WebSocketImpl ?? WebSocket } : undefined;
+    return await execute(inv, { api, out, signal: io.signal, pollIntervalMs: io.pollIntervalMs, live });
   } catch (error) {
     if (io.signal?.aborted) {
       out.error("\nInterrupted.");

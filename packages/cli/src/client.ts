@@ -5,6 +5,8 @@ import { type ClientResponse, hc, type InferResponseType } from "hono/client";
 export interface Connection {
   apiUrl: string;
   token: string;
+  /** The WebSocket API for live events; without it, followers poll. */
+  wsUrl?: string;
 }
 
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;

@@ -1,7 +1,9 @@
+import type { WebSocketConstructor } from "@conveyor/client";
 import type { Invocation } from "./args.ts";
 import type { Api, EventWire, TaskStatus, TaskWire } from "./client.ts";
 import { follow } from "./follow.ts";
 import { formatEvent, formatOutcome, formatSubmitted, formatTask, formatTaskTable } from "./format.ts";
+import { followLive, type LiveUpdate } from "./live.ts";
 import type { Output } from "./output.ts";
 
 export interface Context {
@@ -11,6 +13,8 @@ export interface Context {
   signal?: AbortSignal;
   /** Pause between polls while following; tests shorten it. */
   pollIntervalMs?: number;
+  /** Where live events come from; followers poll without it. */
+  live?: { wsUrl: string; token: string; WebSocketImpl: WebSocketConstructor };
 }
 
 type Command = Exclude<Invocation, { command: "help" }>;
@@ -25,7 +29,7 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
       const submitted = formatSubmitted(task, replayed, out.paint);
       if (inv.command === "run") {
         out.info(submitted);
-        return watch(ctx, task);
+        return watch(ctx, task, inv.poll);
       }
       if (out.json) out.data(pretty({ task }));
       else out.info(`${submitted}\nFollow it with: conveyor watch ${task.taskId}`);
@@ -36,7 +40,7 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
       out.info(
         `Watching ${out.paint("bold", task.taskId)} on ${task.repo}: ${task.description.split("\n")[0]}`,
       );
-      return watch(ctx, task);
+      return watch(ctx, task, inv.poll);
     }
     case "status": {
       const task = await api.task(inv.taskId, signal);
@@ -62,15 +66,16 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
 }
 
 /** Prints a task's events as they happen until it ends; exits 0 only if it completed. */
-async function watch(ctx: Context, task: TaskWire): Promise<number> {
+async function watch(ctx: Context, task: TaskWire, poll: boolean): Promise<number> {
   const { out } = ctx;
   let status: TaskStatus = task.status;
   let lastEventAt = Date.now();
+  // Text mode says why it polls; json mode keeps stderr to problems.
+  const note = (text: string) => {
+    if (!out.json) out.error(out.paint("gray", text));
+  };
   try {
-    for await (const update of follow(ctx.api, task.taskId, {
-      signal: ctx.signal,
-      intervalMs: ctx.pollIntervalMs,
-    })) {
+    for await (const update of updates(ctx, task.taskId, poll, note)) {
       switch (update.kind) {
         case "event":
           out.data(out.json ? JSON.stringify(update.event) : formatEvent(update.event, out.paint));
@@ -86,6 +91,9 @@ async function watch(ctx: Context, task: TaskWire): Promise<number> {
         }
         case "retry":
           out.error(out.paint("yellow", `Lost the API (${update.error.message}); retrying…`));
+          break;
+        case "fallback":
+          note(`Live updates unavailable (${update.reason}); following by polling.`);
           break;
         case "end":
           out.info(formatOutcome(update.task, out.paint));
@@ -103,6 +111,31 @@ async function watch(ctx: Context, task: TaskWire): Promise<number> {
     out.progress.clear();
   }
   throw new Error("follow stopped before the task ended");
+}
+
+/** Live over the WebSocket when one is known and wanted, else HTTP polling. */
+function updates(
+  ctx: Context,
+  taskId: string,
+  poll: boolean,
+  note: (text: string) => void,
+): AsyncGenerator<LiveUpdate, void> {
+  const { api, out, signal, pollIntervalMs: intervalMs, live } = ctx;
+  if (live && !poll) {
+    // The spinner's pace; never a busy loop, even when tests poll without pauses.
+    const idleMs = Math.max(intervalMs ?? 500, 10);
+    return followLive(api, taskId, {
+      ...live,
+      signal,
+      intervalMs,
+      idleMs,
+      // 30 s by default; tests that shorten the polls shorten this too.
+      quietCheckMs: 60 * idleMs,
+      onError: (error) => out.error(out.paint("yellow", `Live updates: ${error.code}: ${error.message}`)),
+    });
+  }
+  if (!live && !poll) note("No WebSocket URL (--ws-url, CONVEYOR_WS_URL); following by polling.");
+  return follow(api, taskId, { signal, intervalMs });
 }
 
 /** One page of events, or with --all every page up to the latest. */

@@ -34,7 +34,7 @@ describe("resolveConnection", () => {
       token: "cvy_flag",
     });
     expect(resolveConnection({}, env, root)).toEqual({ apiUrl: "http://env:1", token: "cvy_env" });
-    expect(resolveConnection({}, {}, root)).toEqual({ apiUrl: LOCAL.apiUrl, token: LOCAL.token });
+    expect(resolveConnection({}, {}, root)).toEqual(LOCAL);
   });
 
   it("fills each setting from the first place that has it", () => {
@@ -46,6 +46,7 @@ describe("resolveConnection", () => {
     });
     expect(resolveConnection({}, { CONVEYOR_TOKEN: "cvy_env" }, root)).toEqual({
       apiUrl: LOCAL.apiUrl,
+      wsUrl: LOCAL.wsUrl,
       token: "cvy_env",
     });
   });
@@ -68,10 +69,38 @@ describe("resolveConnection", () => {
   it("treats empty variables as unset", () => {
     const { root } = project(LOCAL);
 
-    expect(resolveConnection({}, { CONVEYOR_API_URL: "", CONVEYOR_TOKEN: "" }, root)).toEqual({
-      apiUrl: LOCAL.apiUrl,
-      token: LOCAL.token,
-    });
+    expect(
+      resolveConnection({}, { CONVEYOR_API_URL: "", CONVEYOR_TOKEN: "", CONVEYOR_WS_URL: "" }, root),
+    ).toEqual(LOCAL);
+  });
+
+  it("takes the WebSocket URL from the flag, then CONVEYOR_WS_URL, then local.json", () => {
+    const { root } = project(LOCAL);
+    const env = { CONVEYOR_WS_URL: "wss://env/prod" };
+
+    expect(resolveConnection({ wsUrl: "ws://flag:1" }, env, root).wsUrl).toBe("ws://flag:1");
+    expect(resolveConnection({}, env, root).wsUrl).toBe("wss://env/prod");
+    expect(resolveConnection({}, {}, root).wsUrl).toBe(LOCAL.wsUrl);
+  });
+
+  it("pairs local.json's WebSocket URL only with its own API URL", () => {
+    const { root } = project(LOCAL);
+
+    const connection = resolveConnection({}, { CONVEYOR_API_URL: "https://cloud.example" }, root);
+
+    expect(connection).toEqual({ apiUrl: "https://cloud.example", token: LOCAL.token });
+  });
+
+  it("has no WebSocket URL while the local stack serves none", () => {
+    const { root } = project({ ...LOCAL, wsUrl: null });
+
+    expect(resolveConnection({}, {}, root)).toEqual({ apiUrl: LOCAL.apiUrl, token: LOCAL.token });
+  });
+
+  it("refuses a WebSocket URL that is not ws(s)", () => {
+    expect(() => resolveConnection({ apiUrl: "http://x", token: "t", wsUrl: "http://x" }, {}, "/")).toThrow(
+      /must start with ws:\/\/ or wss:\/\//,
+    );
   });
 
   it("says to start the local stack or set the variables when nothing is configured", () => {

@@ -16,18 +16,22 @@ const HOW_TO =
 
 /**
  * Where to reach the API, each setting taken from the first place that has it:
- * flags, then CONVEYOR_API_URL / CONVEYOR_TOKEN, then the local stack's
- * `local.json` (in CONVEYOR_STATE_DIR, else the nearest `.conveyor/` from cwd up).
+ * flags, then CONVEYOR_API_URL / CONVEYOR_TOKEN / CONVEYOR_WS_URL, then the local
+ * stack's `local.json` (in CONVEYOR_STATE_DIR, else the nearest `.conveyor/` from cwd
+ * up). The WebSocket URL is taken from local.json only along with its API URL: a
+ * local socket must not be paired with another API (nor its token).
  */
 export function resolveConnection(
-  flags: { apiUrl?: string; token?: string },
+  flags: { apiUrl?: string; token?: string; wsUrl?: string },
   env: Record<string, string | undefined>,
   cwd: string,
 ): Connection {
   let apiUrl = flags.apiUrl || env.CONVEYOR_API_URL;
   let token = flags.token || env.CONVEYOR_TOKEN;
+  let wsUrl = flags.wsUrl || env.CONVEYOR_WS_URL;
   if (!apiUrl || !token) {
     const local = readLocalState(env, cwd);
+    if (!apiUrl) wsUrl ||= local?.wsUrl;
     apiUrl ||= local?.apiUrl;
     token ||= local?.token;
   }
@@ -35,14 +39,16 @@ export function resolveConnection(
   if (!token) throw new ConfigError(`No token for ${apiUrl}. ${HOW_TO}`);
   if (!/^https?:\/\//.test(apiUrl))
     throw new ConfigError(`API URL must start with http:// or https://, got ${apiUrl}`);
-  return { apiUrl, token };
+  if (wsUrl && !/^wss?:\/\//.test(wsUrl))
+    throw new ConfigError(`WebSocket URL must start with ws:// or wss://, got ${wsUrl}`);
+  return wsUrl ? { apiUrl, token, wsUrl } : { apiUrl, token };
 }
 
 /** Reads what `pnpm start` writes for clients to find it (`{ apiUrl, wsUrl, token }`). */
 function readLocalState(
   env: Record<string, string | undefined>,
   cwd: string,
-): { apiUrl?: string; token?: string } | undefined {
+): { apiUrl?: string; token?: string; wsUrl?: string } | undefined {
   const file = env.CONVEYOR_STATE_DIR
     ? join(resolve(cwd, env.CONVEYOR_STATE_DIR), "local.json")
     : findUp(cwd);
@@ -56,11 +62,10 @@ function readLocalState(
     );
   }
   if (!state || typeof state !== "object") throw new ConfigError(`${file} does not hold a JSON object`);
-  const { apiUrl, token } = state as Record<string, unknown>;
-  return {
-    apiUrl: typeof apiUrl === "string" ? apiUrl : undefined,
-    token: typeof token === "string" ? token : undefined,
-  };
+  const { apiUrl, token, wsUrl } = state as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === "string" && value ? value : undefined);
+  // wsUrl is null while the local stack serves no WebSocket.
+  return { apiUrl: text(apiUrl), token: text(token), wsUrl: text(wsUrl) };
 }
 
 /** Like git, works from any folder inside the project. */

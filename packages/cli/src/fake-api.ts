@@ -67,10 +67,11 @@ export class FakeApi {
   }
 
   /** Moves the task and commits its `task.status` event, as one transaction does on the server. */
-  transition(taskId: string, eventId: string, to: TaskStatus, extra: Partial<TaskWire> = {}) {
+  transition(taskId: string, eventId: string, to: TaskStatus, extra: Partial<TaskWire> = {}): EventWire {
     const task = this.tasks.get(taskId)!;
-    this.commit(taskId, eventId, "task.status", { from: task.status, to });
+    const event = this.commit(taskId, eventId, "task.status", { from: task.status, to });
     this.tasks.set(taskId, { ...task, ...extra, status: to });
+    return event;
   }
 
   readonly fetch: Fetch = async (input, init) => {

@@ -1,3 +1,4 @@
+import { Seen } from "@conveyor/client";
 import { floorId } from "@conveyor/core/util/ulid";
 import { describe, expect, it } from "vitest";
 import { createApi } from "./client.ts";
@@ -78,6 +79,28 @@ describe("follow", () => {
     const afters = eventPolls(fake).map((request) => request.query.get("after"));
     expect(afters[0]).toBeNull();
     expect(afters[1]).toBe(floorId(T0 + 10_000 - 5_000));
+  });
+
+  it("takes over from another reader's cursor and seen ids, yielding only what it missed", async () => {
+    const { fake, api } = setup();
+    for (let i = 1; i <= 4; i++) fake.commit(TASK, at(i), "agent.turn", { turn: i, text: `t${i}` });
+    fake.transition(TASK, at(5), "COMPLETED");
+    const seen = new Seen();
+    for (const id of [at(1), at(3)]) seen.add(id);
+
+    const updates = await collect(api, { after: at(3), seen });
+
+    expect(eventIds(updates)).toEqual([at(2), at(4), at(5)]);
+  });
+
+  it("treats a cursor given without seen ids as strict", async () => {
+    const { fake, api } = setup();
+    for (let i = 1; i <= 3; i++) fake.commit(TASK, at(i), "agent.turn", { turn: i, text: `t${i}` });
+    fake.transition(TASK, at(4), "COMPLETED");
+
+    const updates = await collect(api, { after: at(2) });
+
+    expect(eventIds(updates)).toEqual([at(3), at(4)]);
   });
 
   it("pages through a poll when pages come back full", async () => {

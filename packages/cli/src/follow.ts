@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { Seen } from "@conveyor/client";
 import { isTerminalStatus } from "@conveyor/core/event";
 import { rewind } from "@conveyor/core/util/ulid";
 import {
@@ -21,6 +22,13 @@ export interface FollowOptions {
   /** Consecutive failed polls (network, 5xx) tolerated before giving up. */
   retries?: number;
   signal?: AbortSignal;
+  /**
+   * Resume from this cursor (the last eventId had), as when taking over from a WebSocket
+   * watcher. Without `seen`, events at or before it count as already had.
+   */
+  after?: string;
+  /** Ids already yielded by whoever read before (shared with that reader), so none is yielded twice. */
+  seen?: Seen;
 }
 
 export type FollowUpdate =
@@ -50,8 +58,9 @@ export async function* follow(
   opts: FollowOptions = {},
 ): AsyncGenerator<FollowUpdate, void> {
   const { skewMs = 5_000, intervalMs = 500, pageLimit = 100, retries = 5, signal } = opts;
-  const seen = new Seen();
-  let cursor: string | undefined;
+  const seen = opts.seen ?? new Seen();
+  if (!opts.seen) seen.forgetUpTo(opts.after);
+  let cursor = opts.after;
   let sawTerminal = false;
   let failures = 0;
 
@@ -117,16 +126,3 @@ const sorted = (events: EventWire[]) =>
 /** Worth another try: the server is unreachable or failing, not refusing us. */
 const transient = (error: unknown) =>
   error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
-
-/**
- * Ids already yielded, for any follower that re-reads a skew window (this poller, a
- * WebSocket watcher). ULIDs sort by time, so ids behind the window can be dropped.
- */
-export class Seen {
-  private readonly ids = new Set<string>();
-  has = (id: string) => this.ids.has(id);
-  add = (id: string) => this.ids.add(id);
-  forgetUpTo(id: string) {
-    for (const seen of this.ids) if (seen <= id) this.ids.delete(seen);
-  }
-}

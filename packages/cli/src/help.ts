@@ -3,6 +3,8 @@ import type { Command } from "./args.ts";
 const GLOBAL = `Global flags:
   --api-url URL        API to talk to (env CONVEYOR_API_URL, else .conveyor/local.json)
   --token TOKEN        bearer token (env CONVEYOR_TOKEN, else .conveyor/local.json)
+  --ws-url URL         WebSocket API for live events (env CONVEYOR_WS_URL, else
+                       .conveyor/local.json when the API URL comes from there too)
   --output text|json   json: machine-readable stdout, messages on stderr
   -h, --help           show help`;
 
@@ -14,6 +16,11 @@ const SUBMIT_FLAGS = `  --repo owner/name    repository to work on (required)
   --option k=v         agent setting; numbers and true/false are typed; repeatable
   --idempotency-key K  submitting again with K returns the same task`;
 
+const FOLLOW_FLAGS = `  --poll, --no-ws      follow by polling the HTTP API instead of the WebSocket`;
+
+const FOLLOWING = `Events arrive live over the WebSocket when a WebSocket URL is known; without
+one, or when the socket cannot be opened, they are polled over HTTP instead.`;
+
 const TOPICS: Record<Command, string> = {
   run: `Usage: conveyor run "<description>" --repo owner/name [flags]
 
@@ -21,7 +28,10 @@ Submits a task and follows it, printing the agent's turns, tool calls, milestone
 costs and status changes. Exits 0 when the task completes, 1 otherwise, 130 on
 Ctrl-C (the task keeps running on the server).
 
-${SUBMIT_FLAGS}`,
+${FOLLOWING}
+
+${SUBMIT_FLAGS}
+${FOLLOW_FLAGS}`,
   submit: `Usage: conveyor submit "<description>" --repo owner/name [flags]
 
 Submits a task and prints it without following.
@@ -44,9 +54,13 @@ Lists your tasks, newest first.
   --status S           only tasks in this status (e.g. running, completed)
   --limit N            page size, 1..100 (default 20)
   --cursor C           the next page, as printed after the previous one`,
-  watch: `Usage: conveyor watch <taskId>
+  watch: `Usage: conveyor watch <taskId> [--poll]
 
-Follows an existing task until it ends, like run. Ctrl-C stops watching only.`,
+Follows an existing task until it ends, like run. Ctrl-C stops watching only.
+
+${FOLLOWING}
+
+${FOLLOW_FLAGS}`,
 };
 
 /** The help for one command, or the overview. */

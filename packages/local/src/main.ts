@@ -47,7 +47,7 @@ console.log(`
 ${bold("Conveyor is running locally")} (ready in ${(stack.bootMs / 1000).toFixed(1)} s)
 
   API        ${stack.apiUrl}
-  WebSocket  ${stack.wsUrl ?? "(not yet)"}
+  WebSocket  ${stack.wsUrl}
   DynamoDB   ${stack.dynamoEndpoint}${values.persist ? ` (data in ${values.persist})` : " (in memory)"}
   SQS        ${stack.sqsEndpoint}
   AgentCore  ${stack.agentcoreEndpoint}

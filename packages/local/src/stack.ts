@@ -4,9 +4,12 @@ import { join, resolve } from "node:path";
 import { Auth } from "@conveyor/core/auth";
 import { Config, defaultLimits, type Limits } from "@conveyor/core/config";
 import { createCore } from "@conveyor/core/core";
+import { streamSubscriptions } from "@conveyor/core/tables";
 import { serve } from "@hono/node-server";
 import { type AgentCoreEmulatorOptions, startAgentCoreEmulator } from "./agentcore.ts";
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo } from "./dynamo.ts";
+import { startStreamPoller } from "./streams-poller.ts";
+import { startWsGateway } from "./ws-gateway.ts";
 import { claimPort } from "./ports.ts";
 import { createQueues, sqsClient, startSqs } from "./sqs.ts";
 import { startSqsPoller } from "./sqs-poller.ts";
@@ -30,6 +33,11 @@ export interface LocalStackOptions {
   /** Accept and store tasks without dispatching them (benchmarks of the submit path). */
   dispatch?: boolean;
   fault?: AgentCoreEmulatorOptions["fault"];
+  /** How often the Events stream is read when idle (Lambda polls a shard about 4 times a second). */
+  streamPollMs?: number;
+  wsIdleTimeoutMs?: number;
+  wsMaxConnectionMs?: number;
+  wsThrottle?: (connectionId: string) => boolean;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -90,6 +98,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       }),
     ]);
     const agentcorePort = await claimPort(free ? 0 : 8789, "the AgentCore emulator");
+    const wsPort = await claimPort(free ? 0 : 8788, "the WebSocket API");
+    const wsUrl = `ws://127.0.0.1:${wsPort}/local`;
     const config: Config = {
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
@@ -104,6 +114,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
         dynamodb: dynamoEndpoint,
         sqs: sqsEndpoint,
         agentcore: `http://127.0.0.1:${agentcorePort}`,
+        realtime: `http://127.0.0.1:${wsPort}/local`,
       },
       runtimeArn: RUNTIME_ARN,
       limits,
@@ -116,6 +127,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     // The same handlers as in AWS, imported after the links are set.
     const { app } = await import("@conveyor/functions/api");
     const dispatch = await import("@conveyor/functions/queue/dispatch");
+    const ws = {
+      connect: (await import("@conveyor/functions/ws/connect")).handler,
+      disconnect: (await import("@conveyor/functions/ws/disconnect")).handler,
+      default: (await import("@conveyor/functions/ws/default")).handler,
+    };
+    const fanout = await import("@conveyor/functions/stream/fanout");
 
     const agentcore = await startAgentCoreEmulator({
       port: agentcorePort,
@@ -137,6 +154,36 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       stops.push(poller.stop);
     }
 
+    const gateway = await startWsGateway({
+      port: wsPort,
+      stage: "local",
+      handlers: ws,
+      idleTimeoutMs: opts.wsIdleTimeoutMs,
+      maxConnectionMs: opts.wsMaxConnectionMs,
+      throttle: opts.wsThrottle,
+      log: opts.log,
+    });
+    stops.push(gateway.stop);
+
+    // The Events stream's event source mapping, with the settings infra gives it.
+    const { EventsFanout } = streamSubscriptions;
+    const streams = startStreamPoller({
+      endpoint: dynamoEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      tableName: config.tables.events,
+      handler: fanout.handler,
+      filters: EventsFanout.filters.map((f) => ({ ...f, eventName: [...f.eventName] })),
+      startingPosition: EventsFanout.startingPosition,
+      batchSize: EventsFanout.batchSize,
+      maximumRetryAttempts: EventsFanout.maximumRetryAttempts,
+      bisectBatchOnFunctionError: EventsFanout.bisectBatchOnFunctionError,
+      maximumRecordAgeSeconds: EventsFanout.maximumRecordAgeSeconds,
+      pollIntervalMs: opts.streamPollMs,
+      log: opts.log,
+    });
+    stops.push(streams.stop);
+
     const server = await new Promise<Server>((resolveServer) => {
       const s = serve({ fetch: app.fetch, port: apiPort, hostname: "127.0.0.1" }, () =>
         resolveServer(s as Server),
@@ -153,7 +200,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const local = {
       apiUrl,
-      wsUrl: null,
+      wsUrl,
       token: tokens.dev,
       tokens,
       dynamoEndpoint,
@@ -163,7 +210,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     };
     writeFileSync(join(stateDir, "local.json"), `${JSON.stringify(local, null, 2)}\n`);
 
-    return { ...local, config, core, agentcore, stateDir, bootMs: Date.now() - started, stop };
+    return { ...local, config, core, agentcore, gateway, streams, stateDir, bootMs: Date.now() - started, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -185,6 +232,11 @@ function linkResources(config: Config) {
   link("TaskQueue", { url: config.queues.task, type: "sst.aws.Queue" });
   link("TaskDlq", { url: config.queues.dlq, type: "sst.aws.Queue" });
   link("AgentRuntime", { value: config.runtimeArn, type: "sst.sst.Secret" });
+  link("Realtime", {
+    url: config.endpoints.realtime?.replace(/^http/, "ws"),
+    managementEndpoint: config.endpoints.realtime,
+    type: "sst.aws.ApiGatewayWebSocket",
+  });
   // Endpoints, local credentials and limits; table names come from the links above.
   Object.assign(process.env, Config.toEnv(config));
 }

@@ -51,6 +51,9 @@ export namespace Realtime {
   export async function send(core: Core, connectionId: string, frame: ServerFrame) {
     const result = await core.pusher.post(connectionId, JSON.stringify(frame));
     if (result === "gone") await disconnect(core, connectionId);
+    // A dropped frame leaves a gap only a resume can fill: close the socket so the client
+    // reconnects with `after` (its $disconnect removes the subscriptions).
+    if (result === "dropped") await core.pusher.disconnect(connectionId);
     return result;
   }
 

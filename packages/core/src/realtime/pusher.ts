@@ -29,6 +29,8 @@ export function apiGatewayPusher(
       region: config.region,
       endpoint: config.endpoints.realtime,
       credentials: config.credentials,
+      // 429s are retried here, briefly and on purpose; other errors fail the record.
+      maxAttempts: 1,
     });
     return client;
   };
