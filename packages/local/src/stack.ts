@@ -8,11 +8,11 @@ import { streamSubscriptions } from "@conveyor/core/tables";
 import { serve } from "@hono/node-server";
 import { type AgentCoreEmulatorOptions, startAgentCoreEmulator } from "./agentcore.ts";
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo } from "./dynamo.ts";
-import { startStreamPoller } from "./streams-poller.ts";
-import { startWsGateway } from "./ws-gateway.ts";
 import { claimPort } from "./ports.ts";
 import { createQueues, sqsClient, startSqs } from "./sqs.ts";
 import { startSqsPoller } from "./sqs-poller.ts";
+import { startStreamPoller } from "./streams-poller.ts";
+import { startWsGateway } from "./ws-gateway.ts";
 
 export interface LocalStackOptions {
   /** API port; 0 picks free ports for every service (tests do). Default 8787. */
@@ -210,7 +210,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     };
     writeFileSync(join(stateDir, "local.json"), `${JSON.stringify(local, null, 2)}\n`);
 
-    return { ...local, config, core, agentcore, gateway, streams, stateDir, bootMs: Date.now() - started, stop };
+    return {
+      ...local,
+      config,
+      core,
+      agentcore,
+      gateway,
+      streams,
+      stateDir,
+      bootMs: Date.now() - started,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

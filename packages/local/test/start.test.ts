@@ -48,7 +48,10 @@ describe("pnpm start", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const local = JSON.parse(readFileSync(join(stateDir, "local.json"), "utf8"));
-    expect(local).toMatchObject({ wsUrl: null, token: expect.stringMatching(/^cvy_/) });
+    expect(local).toMatchObject({
+      wsUrl: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/local$/),
+      token: expect.stringMatching(/^cvy_/),
+    });
     expect(Object.keys(local.tokens)).toEqual(["dev", "alice"]);
     expect(proc.output()).toContain(local.apiUrl);
     expect(proc.output()).toContain('pnpm conveyor run "add a health check" --repo acme/api');
