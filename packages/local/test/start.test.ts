@@ -33,8 +33,18 @@ const alive = (pid: number) => {
 
 describe("pnpm start", () => {
   let running: ChildProcess | undefined;
-  afterEach(() => {
-    running?.kill("SIGKILL");
+  let javaPid: number | undefined;
+  // A failed assertion must not orphan the stack's Java child: stop it the way a user would, then make sure.
+  afterEach(async () => {
+    if (running && running.exitCode === null && running.signalCode === null) {
+      const exited = new Promise((r) => running?.once("exit", r));
+      running.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      running.kill("SIGKILL");
+    }
+    if (javaPid && alive(javaPid)) process.kill(javaPid, "SIGKILL");
+    running = undefined;
+    javaPid = undefined;
   });
 
   it("serves /health, writes local.json, and stops on SIGINT leaving no Java process", async () => {
@@ -48,6 +58,7 @@ describe("pnpm start", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const local = JSON.parse(readFileSync(join(stateDir, "local.json"), "utf8"));
+    javaPid = local.pids.dynamodb;
     expect(local).toMatchObject({
       wsUrl: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/local$/),
       token: expect.stringMatching(/^cvy_/),
