@@ -75,21 +75,26 @@ const pollWatcher: Watcher = async (taskId, onEvent) => {
   const seen = new Seen();
   let cursor: string | undefined;
   for (;;) {
-    const after = rewind(cursor, stack.config.limits.skewMs);
-    const res = await fetch(`${stack.apiUrl}/v1/tasks/${taskId}/events?limit=100${after ? `&after=${after}` : ""}`, {
-      headers: { authorization: `Bearer ${stack.token}` },
-    });
-    const page = (await res.json()) as { events: TaskEvent.Info[]; nextCursor?: string };
+    // Each poll starts from the cursor rewound by the skew window, then pages strictly forward.
+    let after = rewind(cursor, stack.config.limits.skewMs);
     let done = false;
-    for (const event of page.events) {
-      if (seen.has(event.eventId)) continue;
-      seen.add(event.eventId);
-      if (!cursor || event.eventId > cursor) cursor = event.eventId;
-      onEvent(event);
-      if (event.type === "task.status" && (event.data as { to: string }).to === "COMPLETED") done = true;
+    for (;;) {
+      const res = await fetch(`${stack.apiUrl}/v1/tasks/${taskId}/events?limit=100${after ? `&after=${after}` : ""}`, {
+        headers: { authorization: `Bearer ${stack.token}` },
+      });
+      const page = (await res.json()) as { events: TaskEvent.Info[] };
+      for (const event of page.events) {
+        if (seen.has(event.eventId)) continue;
+        seen.add(event.eventId);
+        if (!cursor || event.eventId > cursor) cursor = event.eventId;
+        onEvent(event);
+        if (event.type === "task.status" && (event.data as { to: string }).to === "COMPLETED") done = true;
+      }
+      if (page.events.length < 100) break;
+      after = page.events.at(-1)?.eventId;
     }
     if (done) return;
-    if (page.events.length < 100) await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 };
 
