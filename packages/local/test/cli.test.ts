@@ -5,6 +5,10 @@ import { startTestStack } from "./harness.ts";
 
 /** Drives the CLI in-process against the live stack, as `pnpm conveyor ...` would. */
 async function conveyor(stack: LocalStack, ...argv: string[]) {
+  return conveyorWith(stack, { CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token }, ...argv);
+}
+
+async function conveyorWith(stack: LocalStack, env: Record<string, string>, ...argv: string[]) {
   let stdout = "";
   let stderr = "";
   const code = await main(argv, {
@@ -14,7 +18,7 @@ async function conveyor(stack: LocalStack, ...argv: string[]) {
     stderr: (t) => {
       stderr += t;
     },
-    env: { CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token },
+    env,
     cwd: stack.stateDir,
     pollIntervalMs: 50,
   });
@@ -46,6 +50,42 @@ describe("conveyor CLI against the local stack", () => {
     expect(out).toContain("read_file");
     expect(out).toContain("pull request opened");
     expect(out).toContain("COMPLETED");
+  });
+
+  it("run follows over the WebSocket when it knows the URL, every event once", async () => {
+    const env = { CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token, CONVEYOR_WS_URL: stack.wsUrl };
+    const before = stack.gateway.connections().length;
+    const running = conveyorWith(
+      stack,
+      env,
+      "run",
+      "over ws",
+      "--repo",
+      "acme/api",
+      "--option",
+      "turns=3",
+      "--option",
+      "stepMs=100",
+      "--output",
+      "json",
+    );
+    // While it runs, a socket is open for it.
+    let sawSocket = false;
+    for (let i = 0; i < 40 && !sawSocket; i++) {
+      sawSocket = stack.gateway.connections().length > before;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const res = await running;
+    expect(sawSocket).toBe(true);
+    expect(res.code, res.stderr).toBe(0);
+    const ids = res.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.eventId)
+      .map((l) => l.eventId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBeGreaterThan(10);
   });
 
   it("run exits 1 when the task fails, saying why", async () => {
