@@ -8,7 +8,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Seen, watchTask, type WebSocketConstructor } from "@conveyor/client";
+import { Seen, type WebSocketConstructor, watchTask } from "@conveyor/client";
 import { Actor } from "@conveyor/core/actor";
 import { TaskEvent } from "@conveyor/core/event";
 import { Task } from "@conveyor/core/task";
@@ -41,7 +41,10 @@ interface Result {
 
 async function newTask() {
   const { task } = await Actor.provide(user, () =>
-    Task.submit({ ...stack.core, queue: { send: async () => undefined } }, { repo: "acme/api", description: "bench" }),
+    Task.submit(
+      { ...stack.core, queue: { send: async () => undefined } },
+      { repo: "acme/api", description: "bench" },
+    ),
   );
   return task.taskId;
 }
@@ -79,9 +82,12 @@ const pollWatcher: Watcher = async (taskId, onEvent) => {
     let after = rewind(cursor, stack.config.limits.skewMs);
     let done = false;
     for (;;) {
-      const res = await fetch(`${stack.apiUrl}/v1/tasks/${taskId}/events?limit=100${after ? `&after=${after}` : ""}`, {
-        headers: { authorization: `Bearer ${stack.token}` },
-      });
+      const res = await fetch(
+        `${stack.apiUrl}/v1/tasks/${taskId}/events?limit=100${after ? `&after=${after}` : ""}`,
+        {
+          headers: { authorization: `Bearer ${stack.token}` },
+        },
+      );
       const page = (await res.json()) as { events: TaskEvent.Info[] };
       for (const event of page.events) {
         if (seen.has(event.eventId)) continue;
@@ -123,7 +129,8 @@ async function run(watcher: Watcher): Promise<Result> {
   return { latencies, lost: expected - received, outOfOrder, seconds };
 }
 
-const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+const q = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 const describe = (name: string, r: Result) => {
   const s = [...r.latencies].sort((a, b) => a - b);
   return {
@@ -133,7 +140,9 @@ const describe = (name: string, r: Result) => {
     p99: q(s, 0.99),
     line: `${name.padEnd(28)} p50 ${q(s, 0.5)} ms   p95 ${q(s, 0.95)} ms   p99 ${q(s, 0.99)} ms   ${(
       (TASKS * EVENTS) / r.seconds
-    ).toFixed(0)} events/s written, ${(r.latencies.length / r.seconds).toFixed(0)} deliveries/s   lost ${r.lost}   out-of-order ${r.outOfOrder}`,
+    ).toFixed(
+      0,
+    )} events/s written, ${(r.latencies.length / r.seconds).toFixed(0)} deliveries/s   lost ${r.lost}   out-of-order ${r.outOfOrder}`,
   };
 };
 
