@@ -1,5 +1,6 @@
 import type { Core } from "@conveyor/core/core";
 import { ConflictError } from "@conveyor/core/error";
+import { Nudge } from "@conveyor/core/nudge";
 import { Task } from "@conveyor/core/task";
 import { createProgress, type Progress, releaseBreaker } from "./progress.ts";
 
@@ -7,8 +8,10 @@ import { createProgress, type Progress, releaseBreaker } from "./progress.ts";
 export interface AgentContext {
   task: Task.Info;
   progress: Progress;
-  /** Aborted when the task is cancelled: stop at the next boundary. */
+  /** Aborted when the task is cancelled: stop at the next boundary (throw `AgentCancelled`). */
   signal: AbortSignal;
+  /** The nudge inbox: call at a turn boundary; each pending nudge is taken exactly once. */
+  nudges: { take(): Promise<Nudge.Info[]> };
   log(entry: Record<string, unknown>): void;
 }
 
@@ -29,6 +32,14 @@ export class AgentFailure extends Error {
   ) {
     super(message);
     this.name = "AgentFailure";
+  }
+}
+
+/** Thrown by a brain that stops because its task was cancelled. */
+export class AgentCancelled extends Error {
+  constructor() {
+    super("cancelled");
+    this.name = "AgentCancelled";
   }
 }
 
@@ -66,21 +77,32 @@ export async function runTask(
     throw error;
   }
 
-  const heartbeat = setInterval(() => {
-    Task.heartbeat(core, taskId).catch((error) =>
-      log({ level: "warn", msg: "heartbeat failed", taskId, error: String(error) }),
-    );
-  }, core.config.limits.heartbeatMs);
-  heartbeat.unref();
-  await Task.heartbeat(core, taskId).catch(() => undefined);
-
-  const progress = createProgress(core, taskId, log);
   const controller = new AbortController();
   opts.signal?.addEventListener("abort", () => controller.abort(opts.signal?.reason), { once: true });
+  // Heartbeats also bring back a cancel whose push was lost.
+  const beat = () =>
+    Task.heartbeat(core, taskId)
+      .then((state) => {
+        if (state !== "running" && !controller.signal.aborted) controller.abort(new Error(state));
+      })
+      .catch((error) => log({ level: "warn", msg: "heartbeat failed", taskId, error: String(error) }));
+  const heartbeat = setInterval(beat, core.config.limits.heartbeatMs);
+  heartbeat.unref();
+  await beat();
+
+  const progress = createProgress(core, taskId, log);
+  // Cancellation is checked before each nudge is consumed, against the task itself too.
+  const cancelled = async () =>
+    controller.signal.aborted || (await Task.get(core, taskId))?.cancelRequestedAt !== undefined;
+  const nudges = { take: () => Nudge.take(core, taskId, cancelled) };
   try {
-    const result = await brain({ task, progress, signal: controller.signal, log });
+    const result = await brain({ task, progress, signal: controller.signal, nudges, log });
     await finish(core, taskId, { to: "COMPLETED", reason: "completed", result }, log, opts.maxTerminalWaitMs);
   } catch (error) {
+    if (error instanceof AgentCancelled) {
+      await finish(core, taskId, { to: "CANCELLED", reason: "cancelled" }, log, opts.maxTerminalWaitMs);
+      return true;
+    }
     const failure =
       error instanceof AgentFailure
         ? error

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import * as v from "valibot";
-import { AgentFailure, type Brain } from "./run.ts";
+import { AgentCancelled, AgentFailure, type Brain } from "./run.ts";
 
 /** The task options the scripted brain honours (anything else in `options` is ignored). */
 export const ScriptedOptions = v.object({
@@ -8,6 +8,10 @@ export const ScriptedOptions = v.object({
   stepMs: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(60_000)), 200),
   failAtTurn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   crashAtTurn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  /** Play a misbehaving agent: keep going when cancelled (the reconciler must force it). */
+  ignoreCancel: v.optional(v.boolean(), false),
+  /** Play an agent that never reads its inbox (its nudges expire with the task). */
+  ignoreNudges: v.optional(v.boolean(), false),
 });
 
 const TOOLS = ["read_file", "search_code", "edit_file", "run_tests"] as const;
@@ -20,7 +24,7 @@ const TOOLS = ["read_file", "search_code", "edit_file", "run_tests"] as const;
  */
 export const scripted =
   (hooks: { crash?: () => never } = {}): Brain =>
-  async ({ task, progress, signal }) => {
+  async ({ task, progress, signal, nudges }) => {
     const opts = v.parse(ScriptedOptions, task.options ?? {});
     const crash = hooks.crash ?? (() => process.kill(process.pid, "SIGKILL") as never);
     const subject = task.description.split("\n")[0]!.slice(0, 80);
@@ -28,13 +32,25 @@ export const scripted =
     let spent = task.costUsd;
 
     await progress.milestone("plan", `Plan for "${subject}" in ${turns} turns`);
+    const boundary = () => {
+      if (signal.aborted && !opts.ignoreCancel) throw new AgentCancelled();
+    };
+    let steer = "";
     for (let turn = 1; turn <= turns; turn++) {
-      if (signal.aborted) throw new AgentFailure("agent_error", "aborted");
+      boundary();
       if (opts.crashAtTurn === turn) crash();
-      if (opts.stepMs > 0) await sleep(opts.stepMs, undefined, { signal }).catch(() => undefined);
+      // The turn's work; a cancel wakes it early unless this agent ignores cancels.
+      if (opts.stepMs > 0) {
+        await sleep(opts.stepMs, undefined, opts.ignoreCancel ? {} : { signal }).catch(() => undefined);
+      }
+      boundary();
+      // Nudges taken at the boundary shape this turn.
+      const taken = opts.ignoreNudges ? [] : await nudges.take();
+      if (taken.length > 0) steer = taken.map((n) => n.message).join("; ");
 
       const tool = TOOLS[(turn - 1) % TOOLS.length]!;
-      await progress.turn(turn, `Turn ${turn}/${turns}: working on "${subject}" with ${tool}`);
+      const steering = taken.length > 0 ? ` (acting on nudge: "${steer}")` : "";
+      await progress.turn(turn, `Turn ${turn}/${turns}: working on "${subject}" with ${tool}${steering}`);
       const callId = await progress.toolCall(tool, {
         path: `src/${tool === "run_tests" ? "test" : "app"}-${turn}.ts`,
       });

@@ -12,7 +12,7 @@ export class UsageError extends Error {
   }
 }
 
-const COMMANDS = ["run", "submit", "status", "events", "list", "watch"] as const;
+const COMMANDS = ["run", "submit", "status", "events", "list", "watch", "nudge", "cancel"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface GlobalFlags {
@@ -29,7 +29,9 @@ export type Invocation =
   | { command: "watch"; global: GlobalFlags; taskId: string; poll: boolean }
   | { command: "status"; global: GlobalFlags; taskId: string }
   | { command: "events"; global: GlobalFlags; taskId: string; after?: string; limit: number; all: boolean }
-  | { command: "list"; global: GlobalFlags; status?: TaskStatus; limit: number; cursor?: string };
+  | { command: "list"; global: GlobalFlags; status?: TaskStatus; limit: number; cursor?: string }
+  | { command: "nudge"; global: GlobalFlags; taskId: string; message: string }
+  | { command: "cancel"; global: GlobalFlags; taskId: string };
 
 const OPTIONS = {
   "api-url": { type: "string" },
@@ -66,6 +68,8 @@ const ALLOWED: Record<Command, readonly Flag[]> = {
   watch: FOLLOW,
   events: ["after", "limit", "all"],
   list: ["status", "limit", "cursor"],
+  nudge: [],
+  cancel: [],
 };
 
 /** Turns argv (without node and the script) into one checked invocation. */
@@ -144,6 +148,16 @@ function commandInvocation(
         limit: integer("limit", values.limit) ?? 50,
         all: values.all ?? false,
       };
+    case "nudge": {
+      const [id, ...words] = rest;
+      const message = words.join(" ").trim();
+      if (!id) throw new UsageError("nudge needs a task id");
+      if (!message)
+        throw new UsageError(`nudge needs a message: conveyor nudge ${id} "try the other approach"`);
+      return { command: cmd, global, taskId: id, message };
+    }
+    case "cancel":
+      return { command: cmd, global, taskId: taskId(cmd, rest) };
     case "list":
       if (rest.length > 0) throw new UsageError(`list takes no arguments, got "${rest.join(" ")}"`);
       return {

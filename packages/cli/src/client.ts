@@ -112,6 +112,20 @@ export function createApi(connection: Connection, fetchImpl?: Fetch) {
           ),
         signal,
       ),
+
+    /** Sends a nudge to a running task; the agent takes it at its next turn. */
+    nudge: async (taskId: string, message: string, signal?: AbortSignal) =>
+      (
+        await send(
+          () => tasks[":id"].nudges.$post({ param: param(taskId), json: { message } }, { init: { signal } }),
+          signal,
+        )
+      ).nudge,
+
+    /** Cancels a task: at once if it has not started, at the agent's next boundary if it runs. */
+    cancel: async (taskId: string, signal?: AbortSignal) =>
+      (await send(() => tasks[":id"].cancel.$post({ param: param(taskId) }, { init: { signal } }), signal))
+        .task,
   };
 }
 

@@ -49,6 +49,22 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
     }
     case "events":
       return events(ctx, inv);
+    case "nudge": {
+      const nudge = await api.nudge(inv.taskId, inv.message, signal);
+      out.data(
+        out.json ? pretty({ nudge }) : `Nudge ${nudge.nudgeId} sent; the agent takes it at its next turn.`,
+      );
+      return 0;
+    }
+    case "cancel": {
+      const task = await api.cancel(inv.taskId, signal);
+      const said =
+        task.status === "CANCELLED"
+          ? `Task ${task.taskId} is CANCELLED.`
+          : `Cancel requested: ${task.taskId} stops at its next turn (it is ${task.status}).`;
+      out.data(out.json ? pretty({ task }) : said);
+      return 0;
+    }
     case "list": {
       const page = await api.list({ status: inv.status, limit: inv.limit, cursor: inv.cursor }, signal);
       if (out.json) {

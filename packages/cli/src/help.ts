@@ -54,6 +54,16 @@ Lists your tasks, newest first.
   --status S           only tasks in this status (e.g. running, completed)
   --limit N            page size, 1..100 (default 20)
   --cursor C           the next page, as printed after the previous one`,
+  nudge: `Usage: conveyor nudge <taskId> "<message>"
+
+Steers a running agent: the message (1..2000 characters) is taken at its next turn
+and shows in that turn. A task takes at most 10 nudges a minute, 20 waiting at once;
+nudges still waiting when the task ends expire, each with an event.`,
+  cancel: `Usage: conveyor cancel <taskId>
+
+Cancels a task. One that has not started is cancelled at once and never runs; a
+running agent stops at its next turn (and is stopped for it after a grace period).
+Cancelling again is harmless; a finished task is a conflict.`,
   watch: `Usage: conveyor watch <taskId> [--poll]
 
 Follows an existing task until it ends, like run. Ctrl-C stops watching only.
@@ -77,6 +87,8 @@ Commands:
   events <taskId>                         show a task's events
   list                                    list your tasks
   watch <taskId>                          follow a task to the end
+  nudge <taskId> "<message>"              steer a running agent
+  cancel <taskId>                         cancel a task
 
 ${GLOBAL}
 

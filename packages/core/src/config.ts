@@ -30,6 +30,20 @@ export interface Limits {
   /** SQS maxReceiveCount of TaskQueue (the redrive policy). */
   maxReceiveCount: number;
   heartbeatMs: number;
+  /** A RUNNING task whose heartbeat is older than this has lost its agent. */
+  heartbeatTimeoutMs: number;
+  /** How long a cancelled RUNNING task has to stop by itself before it is forced. */
+  cancelGraceMs: number;
+  /** A SUBMITTED/STARTING task this old is re-enqueued; at `strandedFailMs` it is failed. */
+  strandedRetryMs: number;
+  strandedFailMs: number;
+  /** QUEUED tasks older than this fail with `queue_expired`. */
+  queueExpiryMs: number;
+  /** Nudges per task: per minute, and pending at once. */
+  nudgesPerMinute: number;
+  nudgesPending: number;
+  /** How long the reconciler lets a GSI catch up before trusting a recount. */
+  indexSettleMs: number;
   idempotencyTtlSeconds: number;
   eventTtlDays: number;
 }
@@ -42,6 +56,14 @@ export const defaultLimits: Limits = {
   previewEventBytes: 16_384,
   maxReceiveCount: 5,
   heartbeatMs: 15_000,
+  heartbeatTimeoutMs: 60_000,
+  cancelGraceMs: 60_000,
+  strandedRetryMs: 60_000,
+  strandedFailMs: 10 * 60_000,
+  queueExpiryMs: 24 * 3600_000,
+  nudgesPerMinute: 10,
+  nudgesPending: 20,
+  indexSettleMs: 1_000,
   idempotencyTtlSeconds: 24 * 3600,
   eventTtlDays: 30,
 };

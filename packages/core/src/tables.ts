@@ -46,8 +46,10 @@ export const tables = {
     ttl: "expiresAt",
   },
   Nudges: {
-    fields: { pk: "string", sk: "string" },
+    fields: { pk: "string", sk: "string", gsi1pk: "string", gsi1sk: "string" },
     primaryIndex: { hashKey: "pk", rangeKey: "sk" },
+    // by status: the reconciler finds pending nudges without reading the rest
+    globalIndexes: { gsi1: { hashKey: "gsi1pk", rangeKey: "gsi1sk" } },
     stream: "new-and-old-images",
     ttl: "expiresAt",
   },
@@ -74,6 +76,18 @@ export const streamSubscriptions = {
     filters: [{ eventName: ["INSERT"] }],
     startingPosition: "TRIM_HORIZON",
     batchSize: 100,
+    maximumBatchingWindowInSeconds: 0,
+    maximumRetryAttempts: 10,
+    bisectBatchOnFunctionError: true,
+    maximumRecordAgeSeconds: 3_600,
+  },
+  /** New nudges -> `nudge.received` and a push to the running agent. */
+  NudgesDispatch: {
+    table: "Nudges",
+    handler: "stream/nudge",
+    filters: [{ eventName: ["INSERT"] }],
+    startingPosition: "TRIM_HORIZON",
+    batchSize: 25,
     maximumBatchingWindowInSeconds: 0,
     maximumRetryAttempts: 10,
     bisectBatchOnFunctionError: true,

@@ -38,6 +38,8 @@ export interface LocalStackOptions {
   wsIdleTimeoutMs?: number;
   wsMaxConnectionMs?: number;
   wsThrottle?: (connectionId: string) => boolean;
+  /** Reconciler period; 0 turns it off (tests that drive it by hand). Default 10 s. */
+  reconcileMs?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -133,6 +135,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       default: (await import("@conveyor/functions/ws/default")).handler,
     };
     const fanout = await import("@conveyor/functions/stream/fanout");
+    const nudgeStream = await import("@conveyor/functions/stream/nudge");
+    const dlq = await import("@conveyor/functions/queue/dlq");
+    const reconcile = await import("@conveyor/functions/cron/reconcile");
 
     const agentcore = await startAgentCoreEmulator({
       port: agentcorePort,
@@ -183,6 +188,52 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       log: opts.log,
     });
     stops.push(streams.stop);
+
+    // The Nudges stream's mapping: new nudges are recorded and pushed to their agents.
+    const { NudgesDispatch } = streamSubscriptions;
+    const nudges = startStreamPoller({
+      endpoint: dynamoEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      tableName: config.tables.nudges,
+      handler: nudgeStream.handler,
+      filters: NudgesDispatch.filters.map((f) => ({ ...f, eventName: [...f.eventName] })),
+      startingPosition: NudgesDispatch.startingPosition,
+      batchSize: NudgesDispatch.batchSize,
+      maximumRetryAttempts: NudgesDispatch.maximumRetryAttempts,
+      bisectBatchOnFunctionError: NudgesDispatch.bisectBatchOnFunctionError,
+      maximumRecordAgeSeconds: NudgesDispatch.maximumRecordAgeSeconds,
+      pollIntervalMs: opts.streamPollMs,
+      log: opts.log,
+    });
+    stops.push(nudges.stop);
+
+    // TaskDlq's drain, so no dead letter sits there unexplained.
+    const dlqPoller = startSqsPoller({
+      client: sqsClient(sqsEndpoint),
+      queueUrl: queues.dlq,
+      queueArn: queues.dlqArn,
+      handler: dlq.handler,
+      concurrency: 1,
+      log: opts.log,
+    });
+    stops.push(dlqPoller.stop);
+
+    // The reconciler cron: every minute in AWS, every 10 s here by default.
+    const reconcileMs = opts.reconcileMs ?? 10_000;
+    let reconciling: Promise<unknown> = Promise.resolve();
+    const cron =
+      reconcileMs > 0
+        ? setInterval(() => {
+            reconciling = reconcile
+              .handler()
+              .catch((error) => opts.log?.({ level: "error", msg: "reconcile threw", error: String(error) }));
+          }, reconcileMs)
+        : undefined;
+    stops.push(async () => {
+      clearInterval(cron);
+      await reconciling;
+    });
 
     const server = await new Promise<Server>((resolveServer) => {
       const s = serve({ fetch: app.fetch, port: apiPort, hostname: "127.0.0.1" }, () =>

@@ -15,12 +15,19 @@ export const NudgeEntity = (client: DynamoDBDocumentClient, table: string) =>
         status: { type: ["pending", "consumed", "expired"] as const, required: true },
         createdAt: { type: "number", required: true },
         consumedAt: { type: "number" },
+        /** Set once, with its `nudge.received` event: the stream may deliver the insert twice. */
+        receivedAt: { type: "number" },
         expiresAt: { type: "number" },
       },
       indexes: {
         primary: {
           pk: { field: "pk", composite: ["taskId"], template: "${taskId}", casing: "none" },
           sk: { field: "sk", composite: ["nudgeId"], template: "${nudgeId}", casing: "none" },
+        },
+        byStatus: {
+          index: "gsi1",
+          pk: { field: "gsi1pk", composite: ["status"] },
+          sk: { field: "gsi1sk", composite: ["taskId", "nudgeId"] },
         },
       },
     },

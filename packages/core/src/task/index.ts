@@ -6,6 +6,7 @@ import type { Core } from "../core.ts";
 import { commit, isConditionFailed, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, notFound, VisibleError } from "../error.ts";
 import { type EventData, isTerminalStatus, TaskEvent, TaskStatus } from "../event/index.ts";
+import { Nudge } from "../nudge/index.ts";
 import { sessionIdFor } from "../runtime/index.ts";
 import { newId, ULID_PATTERN } from "../util/ulid.ts";
 
@@ -412,7 +413,11 @@ export namespace Task {
         throw error;
       }
       const next = (await get(core, taskId))!;
-      if (isTerminal(input.to)) await promoteNext(core, task.tenantId, task.userId);
+      if (isTerminal(input.to)) {
+        // Both idempotent; the reconciler runs them again as a backstop.
+        await Nudge.expireAll(core, taskId);
+        await promoteNext(core, task.tenantId, task.userId);
+      }
       return next;
     }
   }
@@ -491,18 +496,110 @@ export namespace Task {
     return promoted;
   }
 
-  /** Records liveness of a running agent; a no-op once the task has moved on. */
-  export async function heartbeat(core: Core, taskId: string): Promise<boolean> {
+  /**
+   * Records liveness of a running agent. Answers whether the task still runs and whether
+   * a cancel was requested (the agent's backstop when the cancel push was lost).
+   */
+  export async function heartbeat(
+    core: Core,
+    taskId: string,
+  ): Promise<"running" | "cancel_requested" | "gone"> {
     try {
-      await core.store.task
+      const result = await core.store.task
         .patch({ taskId })
         .set({ heartbeatAt: core.now() })
         .where((a, op) => `${op.eq(a.status, "RUNNING")} OR ${op.eq(a.status, "AWAITING_APPROVAL")}`)
-        .go({ response: "none" });
-      return true;
+        .go({ response: "all_new" });
+      return result.data?.cancelRequestedAt ? "cancel_requested" : "running";
     } catch (error) {
-      if (isConditionFailed(error)) return false;
+      if (isConditionFailed(error)) return "gone";
       throw error;
+    }
+  }
+
+  /** Bumps `rev` for a change that lives outside the task item (a new nudge), so renders follow. */
+  export async function touch(core: Core, taskId: string) {
+    await core.store.task.patch({ taskId }).add({ rev: 1 }).go({ response: "none" });
+  }
+
+  /**
+   * Cancels the acting user's task (DESIGN §5.6). Not yet running: CANCELLED at once
+   * (STARTING also stops the session, an invoke may be in flight). Running: the request
+   * is recorded with `cancel.requested` and pushed; the agent stops at its next boundary,
+   * the reconciler forces it after the grace period. Repeating is harmless; a finished
+   * task is a conflict carrying its status.
+   */
+  export async function cancel(core: Core, taskId: string): Promise<Info> {
+    const actor = Actor.use();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const task = await fromId(core, taskId);
+      if (isTerminal(task.status)) {
+        throw new ConflictError("task.terminal", `Task is already ${task.status}`, {
+          reason: "task.terminal",
+          status: task.status,
+        });
+      }
+      try {
+        if (task.status === "QUEUED" || task.status === "SUBMITTED" || task.status === "STARTING") {
+          const cancelled = await transition(core, taskId, {
+            from: [task.status],
+            to: "CANCELLED",
+            reason: "cancelled",
+          });
+          if (task.status === "STARTING") await stopSession(core, task);
+          return cancelled;
+        }
+        if (task.cancelRequestedAt) return task;
+        await requestCancel(core, task, actor.type === "user" ? actor.userId : actor.name);
+        await core.runtime
+          .invoke(task.runtimeSessionId, { kind: "cancel", taskId })
+          .catch((error) =>
+            console.error(
+              JSON.stringify({
+                level: "warn",
+                msg: "cancel push failed; the agent's heartbeat will see it",
+                taskId,
+                error: String(error),
+              }),
+            ),
+          );
+        return (await get(core, taskId))!;
+      } catch (error) {
+        if (error instanceof ConflictError || error instanceof TransactionCanceled) continue; // it moved: look again
+        throw error;
+      }
+    }
+    throw new ConflictError("task.busy", "The task keeps changing; retry the cancel");
+  }
+
+  async function requestCancel(core: Core, task: Info, by: string) {
+    const now = core.now();
+    await commit(
+      createWriteTransaction(entitiesOf(core), ({ task: t, event: e }) => [
+        t
+          .patch({ taskId: task.taskId })
+          .set({ cancelRequestedAt: now, updatedAt: now })
+          .add({ rev: 1 })
+          .where((a, op) => `${op.eq(a.status, task.status)} AND ${op.notExists(a.cancelRequestedAt)}`)
+          .commit(),
+        e.put(TaskEvent.build(core, task.taskId, "cancel.requested", { by })).commit(),
+      ]),
+    );
+  }
+
+  /** StopRuntimeSession, best effort: the session may already be gone. */
+  export async function stopSession(core: Core, task: Info) {
+    try {
+      await core.runtime.stop(task.runtimeSessionId);
+    } catch (error) {
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          msg: "StopRuntimeSession failed",
+          taskId: task.taskId,
+          error: String(error),
+        }),
+      );
     }
   }
 

@@ -1,6 +1,7 @@
 import { Actor } from "@conveyor/core/actor";
 import { Auth } from "@conveyor/core/auth";
 import { EventId, TaskEvent } from "@conveyor/core/event";
+import { Nudge } from "@conveyor/core/nudge";
 import { Task } from "@conveyor/core/task";
 import { sValidator } from "@hono/standard-validator";
 import { type Context, Hono, type Next } from "hono";
@@ -53,6 +54,14 @@ export const TaskApi = new Hono()
     const cursor = events.at(-1)?.eventId ?? after;
     const open = more || !Task.isTerminal(task.status);
     return c.json({ events, nextCursor: open ? cursor : undefined }, 200);
+  })
+  .post("/:id/nudges", sValidator("json", Nudge.CreateInput, rejectInvalid), async (c) => {
+    const nudge = await Nudge.create(useCore(), c.req.param("id"), c.req.valid("json"));
+    return c.json({ nudge: Nudge.present(nudge) }, 202);
+  })
+  .post("/:id/cancel", async (c) => {
+    const task = await Task.cancel(useCore(), c.req.param("id"));
+    return c.json({ task: await present(task) }, 202);
   });
 
 /** Resolves the bearer token to a user and runs the rest of the request as them. */

@@ -1,0 +1,222 @@
+import { createWriteTransaction } from "electrodb";
+import * as v from "valibot";
+import { Actor } from "../actor.ts";
+import type { Core } from "../core.ts";
+import { commit, TransactionCanceled } from "../dynamo.ts";
+import { ConflictError, VisibleError } from "../error.ts";
+import { TaskEvent } from "../event/index.ts";
+import { Task } from "../task/index.ts";
+import { floorId, newId } from "../util/ulid.ts";
+
+/**
+ * Steering a running agent. A nudge is stored pending, pushed to the agent's session,
+ * taken exactly once at a turn boundary (pending -> consumed, with `nudge.acknowledged`),
+ * or expired with `nudge.expired` when its task ends first. None is lost without a word.
+ */
+export namespace Nudge {
+  export const CreateInput = v.strictObject({
+    message: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(2000)),
+  });
+
+  export const Info = v.object({
+    taskId: v.string(),
+    nudgeId: v.string(),
+    message: v.string(),
+    status: v.picklist(["pending", "consumed", "expired"]),
+    createdAt: v.number(),
+    consumedAt: v.optional(v.number()),
+    receivedAt: v.optional(v.number()),
+  });
+  export type Info = v.InferOutput<typeof Info>;
+
+  export function present(nudge: Info) {
+    return {
+      nudgeId: nudge.nudgeId,
+      taskId: nudge.taskId,
+      message: nudge.message,
+      status: nudge.status,
+      createdAt: new Date(nudge.createdAt).toISOString(),
+      consumedAt: nudge.consumedAt === undefined ? undefined : new Date(nudge.consumedAt).toISOString(),
+    };
+  }
+
+  const entities = (core: Core) => ({ nudge: core.store.nudge, event: core.store.event });
+
+  /** Stores a pending nudge for the acting user's task: 409 once it has ended, 429 past the limits. */
+  export async function create(core: Core, taskId: string, raw: unknown): Promise<Info> {
+    const input = v.parse(CreateInput, raw);
+    const task = await Task.fromId(core, taskId);
+    if (Task.isTerminal(task.status)) {
+      throw new ConflictError("task.terminal", `Task is ${task.status}; it takes no more nudges`, {
+        reason: "task.terminal",
+        status: task.status,
+      });
+    }
+    const now = core.now();
+    const { nudgesPerMinute, nudgesPending } = core.config.limits;
+    const recent = await core.store.nudge.query
+      .primary({ taskId })
+      .gte({ nudgeId: floorId(now - 60_000) })
+      .go({ pages: "all", attributes: ["nudgeId"] });
+    if (recent.data.length >= nudgesPerMinute) {
+      throw new VisibleError(
+        "rate_limit",
+        "nudge.rate",
+        `At most ${nudgesPerMinute} nudges a minute per task`,
+        {
+          reason: "nudge.rate",
+          retryAfterSeconds: 60,
+        },
+      );
+    }
+    if ((await pending(core, taskId)).length >= nudgesPending) {
+      throw new VisibleError(
+        "rate_limit",
+        "nudge.pending",
+        `At most ${nudgesPending} nudges may wait per task`,
+        {
+          reason: "nudge.pending",
+        },
+      );
+    }
+    const { tenantId, userId } = Actor.user();
+    const nudge = {
+      taskId,
+      nudgeId: newId(now),
+      tenantId,
+      userId,
+      message: input.message,
+      status: "pending" as const,
+      createdAt: now,
+      expiresAt: Math.floor(now / 1000) + core.config.limits.eventTtlDays * 86_400,
+    };
+    await core.store.nudge.create(nudge).go({ response: "none" });
+    // Pending nudges show on the status comment.
+    await Task.touch(core, taskId);
+    return serialize(nudge);
+  }
+
+  /** A task's pending nudges, oldest first. */
+  export async function pending(core: Core, taskId: string): Promise<Info[]> {
+    const result = await core.store.nudge.query.byStatus({ status: "pending", taskId }).go({ pages: "all" });
+    return result.data.map(serialize).sort((a, b) => (a.nudgeId < b.nudgeId ? -1 : 1));
+  }
+
+  /**
+   * The Nudges stream saw a new nudge: record `nudge.received` exactly once, and push it
+   * to the session if the agent is running (an invoke on any other session would boot a
+   * fresh instance). A lost push is fine: the agent also checks its inbox every turn.
+   */
+  export async function receive(core: Core, nudge: Info) {
+    try {
+      await commit(
+        createWriteTransaction(entities(core), ({ nudge: n, event: e }) => [
+          n
+            .patch({ taskId: nudge.taskId, nudgeId: nudge.nudgeId })
+            .set({ receivedAt: core.now() })
+            .where((a, op) => op.notExists(a.receivedAt))
+            .commit(),
+          e
+            .put(
+              TaskEvent.build(core, nudge.taskId, "nudge.received", {
+                nudgeId: nudge.nudgeId,
+                message: nudge.message,
+              }),
+            )
+            .commit(),
+        ]),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceled && error.failed(0)) return "duplicate";
+      throw error;
+    }
+    const task = await Task.get(core, nudge.taskId);
+    if (task?.status !== "RUNNING") return "stored";
+    try {
+      await core.runtime.invoke(task.runtimeSessionId, {
+        kind: "nudge",
+        taskId: task.taskId,
+        nudgeId: nudge.nudgeId,
+      });
+      return "pushed";
+    } catch (error) {
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          msg: "nudge push failed; the agent's inbox still has it",
+          taskId: task.taskId,
+          error: String(error),
+        }),
+      );
+      return "stored";
+    }
+  }
+
+  /**
+   * The agent's inbox: takes each pending nudge exactly once (pending -> consumed, with
+   * `nudge.acknowledged`). Cancellation is checked before each one, so a cancelled turn
+   * never consumes a nudge; those expire with the task instead.
+   */
+  export async function take(
+    core: Core,
+    taskId: string,
+    cancelled: () => boolean | Promise<boolean>,
+  ): Promise<Info[]> {
+    const taken: Info[] = [];
+    for (const nudge of await pending(core, taskId)) {
+      if (await cancelled()) break;
+      if (await settle(core, nudge, "consumed"))
+        taken.push({ ...nudge, status: "consumed", consumedAt: core.now() });
+    }
+    return taken;
+  }
+
+  /** Expires whatever is still pending once the task has ended. Idempotent. */
+  export async function expireAll(core: Core, taskId: string): Promise<number> {
+    let expired = 0;
+    for (const nudge of await pending(core, taskId)) if (await settle(core, nudge, "expired")) expired++;
+    return expired;
+  }
+
+  /** Pending -> consumed or expired, with its event, only if still pending. */
+  async function settle(core: Core, nudge: Info, to: "consumed" | "expired"): Promise<boolean> {
+    const type = to === "consumed" ? "nudge.acknowledged" : "nudge.expired";
+    try {
+      await commit(
+        createWriteTransaction(entities(core), ({ nudge: n, event: e }) => [
+          n
+            .patch({ taskId: nudge.taskId, nudgeId: nudge.nudgeId })
+            .set({ status: to, ...(to === "consumed" ? { consumedAt: core.now() } : {}) })
+            .composite({ status: to, taskId: nudge.taskId, nudgeId: nudge.nudgeId })
+            .where((a, op) => op.eq(a.status, "pending"))
+            .commit(),
+          e
+            .put(
+              TaskEvent.build(core, nudge.taskId, type, { nudgeId: nudge.nudgeId, message: nudge.message }),
+            )
+            .commit(),
+        ]),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof TransactionCanceled && error.failed(0)) return false; // someone else settled it
+      throw error;
+    }
+  }
+
+  /** Every pending nudge, by page, for the reconciler (pending ones are few: this reads no others). */
+  export async function* allPending(core: Core): AsyncGenerator<Info[]> {
+    let cursor: string | null = null;
+    do {
+      const page: { data: unknown[]; cursor: string | null } = await core.store.nudge.query
+        .byStatus({ status: "pending" })
+        .go({ cursor, limit: 100 });
+      yield page.data.map(serialize);
+      cursor = page.cursor;
+    } while (cursor);
+  }
+
+  export function serialize(item: unknown): Info {
+    return v.parse(Info, item);
+  }
+}

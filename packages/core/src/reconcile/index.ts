@@ -1,0 +1,228 @@
+import { Actor } from "../actor.ts";
+import type { Core } from "../core.ts";
+import { isConditionFailed } from "../dynamo.ts";
+import { ConflictError } from "../error.ts";
+import { Nudge } from "../nudge/index.ts";
+import { Task, type TaskStatus } from "../task/index.ts";
+
+/** What one run found and did, by check. */
+export interface ReconcileReport {
+  checked: Record<string, number>;
+  fixed: Record<string, number>;
+  failed: Record<string, number>;
+  ms: number;
+}
+
+/** A check that plugs in from elsewhere (the GitHub comment re-render). */
+export type ReconcileHook = (core: Core) => Promise<{ checked: number; fixed: number; failed: number }>;
+
+/**
+ * Self-healing (DESIGN §5.7), run by a cron. Reads only live tasks, by status index and
+ * page by page, so its cost follows the number of unfinished tasks, never the table size.
+ * Every fix is a conditional transition or an idempotent use-case: a second run right
+ * after, or two at once, changes nothing more.
+ */
+export namespace Reconciler {
+  export async function run(core: Core, hooks: Record<string, ReconcileHook> = {}): Promise<ReconcileReport> {
+    const started = core.now();
+    const report: ReconcileReport = { checked: {}, fixed: {}, failed: {}, ms: 0 };
+    const count = (kind: keyof Omit<ReconcileReport, "ms">, check: string, n = 1) => {
+      report[kind][check] = (report[kind][check] ?? 0) + n;
+    };
+    /** Runs one fix; a lost race (someone else fixed it) is not a failure. */
+    const attempt = async (check: string, fix: () => Promise<unknown>) => {
+      try {
+        const changed = await fix();
+        if (changed !== false) count("fixed", check);
+      } catch (error) {
+        if (error instanceof ConflictError) return;
+        count("failed", check);
+        console.error(
+          JSON.stringify({ level: "warn", msg: "reconcile fix failed", check, error: String(error) }),
+        );
+      }
+    };
+
+    await Actor.provide({ type: "system", name: "reconciler" }, async () => {
+      const now = core.now();
+      const limits = core.config.limits;
+      const users = new Map<string, { tenantId: string; userId: string }>();
+      const note = (task: Task.Info) => users.set(`${task.tenantId}/${task.userId}`, task);
+
+      for await (const task of byStatus(core, "QUEUED")) {
+        count("checked", "queued");
+        note(task);
+        if (now - task.createdAt > limits.queueExpiryMs) {
+          await attempt("queue_expired", () =>
+            Task.transition(core, task.taskId, {
+              from: ["QUEUED"],
+              to: "FAILED",
+              reason: "queue_expired",
+              error: { code: "queue_expired", message: "Waited in the queue longer than allowed" },
+            }),
+          );
+        }
+      }
+
+      for (const status of ["SUBMITTED", "STARTING"] as const) {
+        for await (const task of byStatus(core, status)) {
+          count("checked", "stranded");
+          note(task);
+          const age = now - task.updatedAt;
+          if (age > limits.strandedFailMs) {
+            await attempt("stranded_failed", async () => {
+              await Task.transition(core, task.taskId, {
+                from: [status],
+                to: "FAILED",
+                reason: "dispatch_failed",
+                error: {
+                  code: "dispatch_failed",
+                  message: `No agent started within ${Math.round(age / 1000)} s`,
+                },
+              });
+              if (status === "STARTING") await Task.stopSession(core, task);
+            });
+          } else if (age > limits.strandedRetryMs) {
+            // The dispatcher claims SUBMITTED and re-invokes STARTING: sending again is harmless.
+            await attempt("stranded_requeued", () => core.queue.send(task.taskId));
+          }
+        }
+      }
+
+      for (const status of ["RUNNING", "AWAITING_APPROVAL"] as const) {
+        for await (const task of byStatus(core, status)) {
+          count("checked", "running");
+          note(task);
+          if (task.cancelRequestedAt && now - task.cancelRequestedAt > limits.cancelGraceMs) {
+            await attempt("cancel_forced", async () => {
+              await Task.stopSession(core, task);
+              await Task.transition(core, task.taskId, {
+                from: [status],
+                to: "CANCELLED",
+                reason: "cancel_forced",
+              });
+            });
+            continue;
+          }
+          const lastSign = task.heartbeatAt ?? task.updatedAt;
+          if (now - lastSign > limits.heartbeatTimeoutMs) {
+            await attempt("heartbeat_lost", () =>
+              Task.transition(core, task.taskId, {
+                from: [status],
+                to: "FAILED",
+                reason: "heartbeat_lost",
+                error: {
+                  code: "heartbeat_lost",
+                  message: `No heartbeat for ${Math.round((now - lastSign) / 1000)} s`,
+                },
+              }),
+            );
+          }
+        }
+      }
+
+      // Nudges left pending on tasks that have ended.
+      for await (const page of Nudge.allPending(core)) {
+        for (const taskId of new Set(page.map((n) => n.taskId))) {
+          count("checked", "nudges");
+          const task = await Task.get(core, taskId);
+          if (!task || Task.isTerminal(task.status)) {
+            await attempt("nudges_expired", async () => (await Nudge.expireAll(core, taskId)) > 0);
+          }
+        }
+      }
+
+      // Quotas of every user seen above: promote behind free slots, repair drift.
+      for (const { tenantId, userId } of users.values()) {
+        count("checked", "quota");
+        await attempt("quota_repaired", () => repairQuota(core, tenantId, userId));
+        await attempt("promoted", async () => (await Task.promoteNext(core, tenantId, userId)).length > 0);
+      }
+
+      for (const [name, hook] of Object.entries(hooks)) {
+        try {
+          const result = await hook(core);
+          count("checked", name, result.checked);
+          count("fixed", name, result.fixed);
+          count("failed", name, result.failed);
+        } catch (error) {
+          count("failed", name);
+          console.error(
+            JSON.stringify({ level: "warn", msg: "reconcile hook failed", hook: name, error: String(error) }),
+          );
+        }
+      }
+    });
+
+    report.ms = core.now() - started;
+    const fixed = sum(report.fixed);
+    const failed = sum(report.failed);
+    // Everything it tried failed: that is an outage, not a summary.
+    const level = failed > 0 && fixed === 0 ? "error" : failed > 0 ? "warn" : "info";
+    console[level === "info" ? "log" : "error"](JSON.stringify({ level, msg: "reconcile", ...report }));
+    return report;
+  }
+
+  /** Tasks of one status, page by page (the status index holds only that status). */
+  async function* byStatus(core: Core, status: TaskStatus): AsyncGenerator<Task.Info> {
+    let cursor: string | null = null;
+    do {
+      const page: { data: unknown[]; cursor: string | null } = await core.store.task.query
+        .byStatus({ status })
+        .go({ cursor, limit: 100 });
+      for (const item of page.data) yield Task.serialize(item);
+      cursor = page.cursor;
+    } while (cursor);
+  }
+
+  /**
+   * Recounts a user's slots from their tasks and fixes the quota item if it drifted.
+   * Every change to a user's slots writes the quota item in the same transaction, so:
+   * read the quota, let the status index settle, count, and write only if the quota is
+   * still what was read. Then nothing changed in between and the count is current.
+   */
+  async function repairQuota(core: Core, tenantId: string, userId: string): Promise<boolean> {
+    const settleMs = core.config.limits.indexSettleMs;
+    const countOf = async (status: TaskStatus) =>
+      (
+        await core.store.task.query
+          .byUserStatus({ tenantId, userId, status })
+          .go({ pages: "all", attributes: ["taskId"] })
+      ).data.length;
+    const recount = async () => ({
+      active:
+        (await countOf("SUBMITTED")) +
+        (await countOf("STARTING")) +
+        (await countOf("RUNNING")) +
+        (await countOf("AWAITING_APPROVAL")),
+      queued: await countOf("QUEUED"),
+    });
+    const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
+    const was = { active: quota.data?.active ?? 0, queued: quota.data?.queued ?? 0 };
+    const quick = await recount();
+    if (quick.active === was.active && quick.queued === was.queued) return false;
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const counted = await recount();
+    if (counted.active === was.active && counted.queued === was.queued) return false;
+    try {
+      await core.store.quota
+        .update({ tenantId, userId })
+        .set(counted)
+        .where((a, op) =>
+          quota.data
+            ? `${op.eq(a.active, was.active)} AND ${op.eq(a.queued, was.queued)}`
+            : op.notExists(a.active),
+        )
+        .go({ response: "none" });
+    } catch (error) {
+      if (isConditionFailed(error)) return false; // it moved: the next run looks again
+      throw error;
+    }
+    console.error(
+      JSON.stringify({ level: "warn", msg: "quota drift repaired", tenantId, userId, was, now: counted }),
+    );
+    return true;
+  }
+}
+
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
