@@ -1,4 +1,11 @@
 export { breakerFor, CircuitBreaker, createProgress, isPermanent, type Progress } from "./progress.ts";
-export { type AgentContext, AgentFailure, type AgentResult, type Brain, runTask } from "./run.ts";
+export {
+  AgentCancelled,
+  type AgentContext,
+  AgentFailure,
+  type AgentResult,
+  type Brain,
+  runTask,
+} from "./run.ts";
 export { ScriptedOptions, scripted } from "./scripted.ts";
 export { type AgentServer, serveAgent } from "./server.ts";

@@ -1,9 +1,9 @@
-import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { Actor } from "@conveyor/core/actor";
 import { Task } from "@conveyor/core/task";
 import { handler } from "@conveyor/functions/queue/dispatch";
 import type { SQSEvent } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sqsClient } from "../src/sqs.ts";
 import type { LocalStack } from "../src/stack.ts";
 import { apiClient, sleep, startTestStack } from "./harness.ts";
@@ -134,21 +134,31 @@ describe("dispatch", () => {
     expect(starts(taskId)).toHaveLength(1);
   });
 
-  it("fails a task dispatch_failed and leaves its message in the DLQ when the runtime keeps failing", async () => {
-    const taskId = await submitWithFault(503);
-    const failed = await asAlice().waitFor(taskId, ["FAILED"], 30_000);
-    expect(failed.error.code).toBe("dispatch_failed");
-    // maxReceiveCount is 3 here: three tries, the last one fails the task.
-    expect(starts(taskId)).toHaveLength(3);
-    const sqs = sqsClient(stack.sqsEndpoint);
-    let inDlq = false;
-    for (let i = 0; i < 20 && !inDlq; i++) {
-      const got = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: stack.config.queues.dlq, WaitTimeSeconds: 1 }),
+  it("fails a task dispatch_failed when the runtime keeps failing; the DLQ drain records and clears it", async () => {
+    const deadLetters: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => {
+      if (typeof line === "string" && line.includes('"dead letter"'))
+        deadLetters.push(JSON.parse(line).taskId);
+    });
+    try {
+      const taskId = await submitWithFault(503);
+      const failed = await asAlice().waitFor(taskId, ["FAILED"], 30_000);
+      expect(failed.error.code).toBe("dispatch_failed");
+      // maxReceiveCount is 3 here: three tries, the last one fails the task.
+      expect(starts(taskId)).toHaveLength(3);
+      // The message moves to the DLQ after its last receive; the drain records it and empties the queue.
+      const deadline = Date.now() + 15_000;
+      while (!deadLetters.includes(taskId) && Date.now() < deadline) await sleep(100);
+      expect(deadLetters).toContain(taskId);
+      const sqs = sqsClient(stack.sqsEndpoint);
+      const left = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: stack.config.queues.dlq, AttributeNames: ["All"] }),
       );
-      inDlq = (got.Messages ?? []).some((m) => JSON.parse(m.Body ?? "{}").taskId === taskId);
+      expect(Number(left.Attributes?.ApproximateNumberOfMessages ?? 0)).toBe(0);
+      expect((await asAlice().task(taskId)).body.task.status).toBe("FAILED");
+    } finally {
+      spy.mockRestore();
     }
-    expect(inDlq).toBe(true);
   });
 
   const asAlice = () => apiClient(stack.apiUrl, stack.tokens.alice);

@@ -40,7 +40,7 @@ export namespace Nudge {
     };
   }
 
-  const entities = (core: Core) => ({ nudge: core.store.nudge, event: core.store.event });
+  const entities = (core: Core) => ({ nudge: core.store.nudge, event: core.store.event, task: core.store.task });
 
   /** Stores a pending nudge for the acting user's task: 409 once it has ended, 429 past the limits. */
   export async function create(core: Core, taskId: string, raw: unknown): Promise<Info> {
@@ -178,28 +178,36 @@ export namespace Nudge {
     return expired;
   }
 
-  /** Pending -> consumed or expired, with its event, only if still pending. */
+  /**
+   * Pending -> consumed or expired, with its event, only if still pending. Consuming
+   * also requires, in the same transaction, that the task runs and no cancel was
+   * requested: a cancelled turn can never take a nudge, whatever the timing.
+   */
   async function settle(core: Core, nudge: Info, to: "consumed" | "expired"): Promise<boolean> {
     const type = to === "consumed" ? "nudge.acknowledged" : "nudge.expired";
     try {
       await commit(
-        createWriteTransaction(entities(core), ({ nudge: n, event: e }) => [
+        createWriteTransaction(entities(core), ({ nudge: n, event: e, task: t }) => [
           n
             .patch({ taskId: nudge.taskId, nudgeId: nudge.nudgeId })
             .set({ status: to, ...(to === "consumed" ? { consumedAt: core.now() } : {}) })
-            .composite({ status: to, taskId: nudge.taskId, nudgeId: nudge.nudgeId })
             .where((a, op) => op.eq(a.status, "pending"))
             .commit(),
-          e
-            .put(
-              TaskEvent.build(core, nudge.taskId, type, { nudgeId: nudge.nudgeId, message: nudge.message }),
-            )
-            .commit(),
+          e.put(TaskEvent.build(core, nudge.taskId, type, { nudgeId: nudge.nudgeId, message: nudge.message })).commit(),
+          ...(to === "consumed"
+            ? [
+                t
+                  .check({ taskId: nudge.taskId })
+                  .where((a, op) => `${op.eq(a.status, "RUNNING")} AND ${op.notExists(a.cancelRequestedAt)}`)
+                  .commit(),
+              ]
+            : []),
         ]),
       );
       return true;
     } catch (error) {
-      if (error instanceof TransactionCanceled && error.failed(0)) return false; // someone else settled it
+      // Someone else settled it, or the task was cancelled or ended: it expires with the task.
+      if (error instanceof TransactionCanceled && (error.failed(0) || error.failed(2))) return false;
       throw error;
     }
   }
