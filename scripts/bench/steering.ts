@@ -1,0 +1,191 @@
+/**
+ * Steering and self-healing figures against the local stack:
+ * - nudge latency, API accept -> `nudge.acknowledged`, at stepMs 200 and 2000;
+ * - cancel latency for a cooperative agent, API accept -> CANCELLED;
+ * - reconciler run time with 10,000 tasks in the table (it reads live tasks only).
+ *
+ *   pnpm bench:steering      (NUDGES=20 CANCELS=10 TABLE=10000 to change it)
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Reconciler } from "@conveyor/core/reconcile";
+import { sessionIdFor } from "@conveyor/core/runtime";
+import { newId } from "@conveyor/core/util/ulid";
+import { startLocalStack } from "@conveyor/local/stack";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+const NUDGES = Number(process.env.NUDGES ?? 20);
+const CANCELS = Number(process.env.CANCELS ?? 10);
+const TABLE = Number(process.env.TABLE ?? 10_000);
+
+const stack = await startLocalStack({
+  port: 0,
+  stateDir: mkdtempSync(join(tmpdir(), "conveyor-bench-")),
+  reconcileMs: 0,
+  limits: { activePerUser: 1_000 },
+});
+const headers = { authorization: `Bearer ${stack.token}`, "content-type": "application/json" };
+interface Ev {
+  eventId: string;
+  type: string;
+  at: string;
+  data: Record<string, unknown>;
+}
+interface Answer {
+  task: { taskId: string };
+  nudge: { nudgeId: string };
+  events: Ev[];
+}
+const call = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${stack.apiUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await res.json()) as Answer;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const events = async (taskId: string) => {
+  const all: Ev[] = [];
+  let after = "";
+  for (;;) {
+    const page = await call("GET", `/v1/tasks/${taskId}/events?limit=100${after ? `&after=${after}` : ""}`);
+    all.push(...page.events);
+    if (page.events.length < 100) return all;
+    after = page.events.at(-1)?.eventId ?? "";
+  }
+};
+const waitEvent = async (taskId: string, match: (e: Ev) => boolean) => {
+  for (;;) {
+    const found = (await events(taskId)).find(match);
+    if (found) return found;
+    await sleep(25);
+  }
+};
+const pct = (samples: number[], p: number) => {
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
+};
+const line = (name: string, samples: number[]) =>
+  `${name.padEnd(44)} p50 ${pct(samples, 0.5).toFixed(0)} ms   p99 ${pct(samples, 0.99).toFixed(0)} ms   (n=${samples.length})`;
+
+/** Sends nudges to running tasks at random points; each sample is accept -> acknowledged. */
+async function nudgeLatency(stepMs: number, count: number) {
+  const perTask = 3;
+  const tasks = Math.ceil(count / perTask);
+  const samples: number[] = [];
+  await Promise.all(
+    Array.from({ length: tasks }, async () => {
+      const { task } = await call("POST", "/v1/tasks", {
+        repo: "acme/api",
+        description: "nudge bench",
+        options: { turns: perTask * 2 + 2, stepMs },
+      });
+      await waitEvent(task.taskId, (e) => e.type === "agent.turn");
+      for (let i = 0; i < perTask && samples.length < count; i++) {
+        const accepted = Date.now();
+        const { nudge } = await call("POST", `/v1/tasks/${task.taskId}/nudges`, { message: `nudge ${i}` });
+        const ack = await waitEvent(
+          task.taskId,
+          (e) => e.type === "nudge.acknowledged" && e.data.nudgeId === nudge.nudgeId,
+        );
+        samples.push(Date.parse(ack.at) - accepted);
+        await sleep(Math.random() * stepMs);
+      }
+    }),
+  );
+  return samples;
+}
+
+async function cancelLatency(count: number) {
+  const samples: number[] = [];
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      const { task } = await call("POST", "/v1/tasks", {
+        repo: "acme/api",
+        description: "cancel bench",
+        options: { turns: 100, stepMs: 500 },
+      });
+      await waitEvent(task.taskId, (e) => e.type === "agent.turn");
+      await sleep(Math.random() * 500);
+      const accepted = Date.now();
+      await call("POST", `/v1/tasks/${task.taskId}/cancel`);
+      const done = await waitEvent(task.taskId, (e) => e.type === "task.status" && e.data.to === "CANCELLED");
+      samples.push(Date.parse(done.at) - accepted);
+    }),
+  );
+  return samples;
+}
+
+/** Fills the table with `total` tasks, `live` of them RUNNING with a fresh heartbeat, the rest finished. */
+async function fill(total: number, live: number, prefix: string) {
+  const now = Date.now();
+  const items = Array.from({ length: total }, (_, i) => {
+    const taskId = newId(now - 86_400_000 + i);
+    const running = i < live;
+    return {
+      taskId,
+      tenantId: "bench",
+      userId: `${prefix}${i % 50}`,
+      status: running ? ("RUNNING" as const) : ("COMPLETED" as const),
+      version: running ? 3 : 4,
+      rev: 4,
+      repo: "acme/api",
+      target: "acme/api",
+      description: "filler",
+      maxTurns: 100,
+      maxBudgetUsd: 10,
+      options: {},
+      source: "api",
+      runtimeSessionId: sessionIdFor(taskId),
+      heartbeatAt: running ? now : undefined,
+      turns: 3,
+      costUsd: 0.01,
+      createdAt: now - 86_400_000 + i,
+      updatedAt: now,
+      finishedAt: running ? undefined : now,
+    };
+  });
+  for (let i = 0; i < items.length; i += 500) await stack.core.store.task.put(items.slice(i, i + 500)).go();
+  // Their quotas match, so the reconciler finds nothing to repair.
+  const active = new Map<string, number>();
+  for (const item of items)
+    if (item.status === "RUNNING") active.set(item.userId, (active.get(item.userId) ?? 0) + 1);
+  for (const [userId, count] of active) {
+    await stack.core.store.quota.put({ tenantId: "bench", userId, active: count, queued: 0 }).go();
+  }
+}
+
+async function reconcileTime(runs = 3) {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await Reconciler.run(stack.core);
+    times.push(performance.now() - t0);
+  }
+  return pct(times, 0.5);
+}
+
+const fast = await nudgeLatency(200, NUDGES);
+const slow = await nudgeLatency(2_000, Math.max(6, Math.floor(NUDGES / 2)));
+const cancels = await cancelLatency(CANCELS);
+
+const quiet = console.log;
+console.log = () => undefined; // the reconciler logs a report per run
+await fill(TABLE, 100, "a");
+const with100 = await reconcileTime();
+await fill(1_000, 1_000, "b");
+const with1100 = await reconcileTime();
+console.log = quiet;
+await stack.stop();
+
+console.log(`
+${line("nudge accept -> acknowledged, stepMs 200", fast)}
+${line("nudge accept -> acknowledged, stepMs 2000", slow)}
+${line("cancel accept -> CANCELLED, stepMs 500", cancels)}
+reconciler, ${TABLE} tasks in the table, 100 live:      ${with100.toFixed(0)} ms per run
+reconciler, ${TABLE + 1_000} tasks in the table, 1,100 live:  ${with1100.toFixed(0)} ms per run
+(it pages the status index for unfinished statuses only: finished tasks are never read)
+`);
+process.exit(0);
