@@ -137,10 +137,10 @@ describe("Task lifecycle", () => {
 
   it("records heartbeats only while the task runs", async () => {
     const { task } = await as({ type: "user", tenantId: "t1", userId: "hb" }, () => Task.submit(core, body));
-    expect(await Task.heartbeat(core, task.taskId)).toBe(false);
+    expect(await Task.heartbeat(core, task.taskId)).toBe("gone");
     await as(system, () => Task.transition(core, task.taskId, { to: "STARTING", reason: "claimed" }));
     await as(system, () => Task.transition(core, task.taskId, { to: "RUNNING", reason: "agent_started" }));
-    expect(await Task.heartbeat(core, task.taskId)).toBe(true);
+    expect(await Task.heartbeat(core, task.taskId)).toBe("running");
     expect((await Task.get(core, task.taskId))?.heartbeatAt).toBeGreaterThan(0);
   });
 

@@ -234,6 +234,15 @@ describe("steering and self-healing", () => {
     for (const slot of slots.slice(1)) await crashy.call("POST", `/v1/tasks/${slot.body.task.taskId}/cancel`);
   });
 
+  it("repairs a leaked slot of a user with no live task, once", async () => {
+    await stack.core.store.quota.put({ tenantId: "local", userId: "leaky", active: 2, queued: 0 }).go();
+    const first = await reconcile();
+    expect(first.fixed.quota_repaired).toBeGreaterThanOrEqual(1);
+    const quota = await stack.core.store.quota.get({ tenantId: "local", userId: "leaky" }).go();
+    expect(quota.data).toMatchObject({ active: 0, queued: 0 });
+    expect((await reconcile()).fixed.quota_repaired ?? 0).toBe(0);
+  });
+
   it("is idempotent: a second run, or two at once, changes nothing more", async () => {
     // Something to fix: a RUNNING task with no agent and an old heartbeat.
     const { task } = await Actor.provide({ type: "user", tenantId: "local", userId: "idem" }, () =>

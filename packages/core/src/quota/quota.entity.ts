@@ -17,6 +17,12 @@ export const QuotaEntity = (client: DynamoDBDocumentClient, table: string) =>
           pk: { field: "pk", composite: ["tenantId", "userId"] },
           sk: { field: "sk", composite: [] },
         },
+        // Every user's quota in one partition of the status index: the reconciler checks leaked slots.
+        byUser: {
+          index: "gsi2",
+          pk: { field: "gsi2pk", composite: [] },
+          sk: { field: "gsi2sk", composite: ["tenantId", "userId"] },
+        },
       },
     },
     { client, table },

@@ -46,8 +46,15 @@ export namespace Reconciler {
     await Actor.provide({ type: "system", name: "reconciler" }, async () => {
       const now = core.now();
       const limits = core.config.limits;
-      const users = new Map<string, { tenantId: string; userId: string }>();
-      const note = (task: Task.Info) => users.set(`${task.tenantId}/${task.userId}`, task);
+      // Per user, the slots their live tasks hold as this run read them: a cheap first look at drift.
+      const users = new Map<string, { tenantId: string; userId: string; active: number; queued: number }>();
+      const note = (task: Task.Info) => {
+        const key = `${task.tenantId}/${task.userId}`;
+        const user = users.get(key) ?? { tenantId: task.tenantId, userId: task.userId, active: 0, queued: 0 };
+        if (task.status === "QUEUED") user.queued++;
+        else if (Task.holdsSlot(task.status)) user.active++;
+        users.set(key, user);
+      };
 
       for await (const task of byStatus(core, "QUEUED")) {
         count("checked", "queued");
@@ -132,10 +139,18 @@ export namespace Reconciler {
         }
       }
 
+      // Users holding slots with no live task seen (a leaked slot) are checked too.
+      for await (const quota of quotas(core)) {
+        const key = `${quota.tenantId}/${quota.userId}`;
+        if (!users.has(key) && (quota.active > 0 || quota.queued > 0)) {
+          users.set(key, { tenantId: quota.tenantId, userId: quota.userId, active: 0, queued: 0 });
+        }
+      }
+
       // Quotas of every user seen above: promote behind free slots, repair drift.
-      for (const { tenantId, userId } of users.values()) {
+      for (const { tenantId, userId, active, queued } of users.values()) {
         count("checked", "quota");
-        await attempt("quota_repaired", () => repairQuota(core, tenantId, userId));
+        await attempt("quota_repaired", () => repairQuota(core, tenantId, userId, { active, queued }));
         await attempt("promoted", async () => (await Task.promoteNext(core, tenantId, userId)).length > 0);
       }
 
@@ -163,6 +178,21 @@ export namespace Reconciler {
     return report;
   }
 
+  async function* quotas(
+    core: Core,
+  ): AsyncGenerator<{ tenantId: string; userId: string; active: number; queued: number }> {
+    let cursor: string | null = null;
+    do {
+      const page: {
+        data: { tenantId: string; userId: string; active?: number; queued?: number }[];
+        cursor: string | null;
+      } = await core.store.quota.query.byUser({}).go({ cursor, limit: 100 });
+      for (const q of page.data)
+        yield { tenantId: q.tenantId, userId: q.userId, active: q.active ?? 0, queued: q.queued ?? 0 };
+      cursor = page.cursor;
+    } while (cursor);
+  }
+
   /** Tasks of one status, page by page (the status index holds only that status). */
   async function* byStatus(core: Core, status: TaskStatus): AsyncGenerator<Task.Info> {
     let cursor: string | null = null;
@@ -181,7 +211,12 @@ export namespace Reconciler {
    * read the quota, let the status index settle, count, and write only if the quota is
    * still what was read. Then nothing changed in between and the count is current.
    */
-  async function repairQuota(core: Core, tenantId: string, userId: string): Promise<boolean> {
+  async function repairQuota(
+    core: Core,
+    tenantId: string,
+    userId: string,
+    seen: { active: number; queued: number },
+  ): Promise<boolean> {
     const settleMs = core.config.limits.indexSettleMs;
     const countOf = async (status: TaskStatus) =>
       (
@@ -199,8 +234,8 @@ export namespace Reconciler {
     });
     const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
     const was = { active: quota.data?.active ?? 0, queued: quota.data?.queued ?? 0 };
-    const quick = await recount();
-    if (quick.active === was.active && quick.queued === was.queued) return false;
+    // What this run already read agrees: nothing to look into (one read per user).
+    if (seen.active === was.active && seen.queued === was.queued) return false;
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     const counted = await recount();
     if (counted.active === was.active && counted.queued === was.queued) return false;
