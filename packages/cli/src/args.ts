@@ -27,7 +27,7 @@ export type Invocation =
   | { command: "run"; global: GlobalFlags; body: SubmitBody; idempotencyKey?: string; poll: boolean }
   | { command: "submit"; global: GlobalFlags; body: SubmitBody; idempotencyKey?: string }
   | { command: "watch"; global: GlobalFlags; taskId: string; poll: boolean }
-  | { command: "status"; global: GlobalFlags; taskId: string }
+  | { command: "status"; global: GlobalFlags; taskId: string; comment?: boolean }
   | { command: "events"; global: GlobalFlags; taskId: string; after?: string; limit: number; all: boolean }
   | { command: "list"; global: GlobalFlags; status?: TaskStatus; limit: number; cursor?: string }
   | { command: "nudge"; global: GlobalFlags; taskId: string; message: string }
@@ -54,6 +54,7 @@ const OPTIONS = {
   // Node 20's parseArgs has no negated flags, so --no-ws is a flag of its own.
   "no-ws": { type: "boolean" },
   poll: { type: "boolean" },
+  comment: { type: "boolean" },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
@@ -64,7 +65,7 @@ const FOLLOW: readonly Flag[] = ["no-ws", "poll"];
 const ALLOWED: Record<Command, readonly Flag[]> = {
   run: [...SUBMIT, ...FOLLOW],
   submit: SUBMIT,
-  status: [],
+  status: ["comment"],
   watch: FOLLOW,
   events: ["after", "limit", "all"],
   list: ["status", "limit", "cursor"],
@@ -136,7 +137,12 @@ function commandInvocation(
       return { command: cmd, global, body, idempotencyKey, poll: poll(values) };
     }
     case "status":
-      return { command: cmd, global, taskId: taskId(cmd, rest) };
+      return {
+        command: cmd,
+        global,
+        taskId: taskId(cmd, rest),
+        ...(values.comment ? { comment: true } : {}),
+      };
     case "watch":
       return { command: cmd, global, taskId: taskId(cmd, rest), poll: poll(values) };
     case "events":

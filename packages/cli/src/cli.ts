@@ -3,6 +3,7 @@ import { WebSocket } from "ws";
 import { parseInvocation, UsageError } from "./args.ts";
 import { ApiError, createApi, type Fetch, NetworkError } from "./client.ts";
 import { execute } from "./commands.ts";
+import { readLocalComment } from "./comment.ts";
 import { ConfigError, resolveConnection } from "./config.ts";
 import { usage } from "./help.ts";
 import { createOutput } from "./output.ts";
@@ -53,6 +54,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
   const out = createOutput({ json: inv.global.output === "json", ...io, isTTY: io.isTTY ?? {} });
   try {
+    // Read from the local stack's state dir: no API needed.
+    if (inv.command === "status" && inv.comment) {
+      const comment = readLocalComment(inv.taskId, io.env, io.cwd);
+      out.data(out.json ? JSON.stringify(comment, null, 2) : comment.body);
+      return 0;
+    }
     const connection = resolveConnection(inv.global, io.env, io.cwd);
     const api = createApi(connection, io.fetch);
     const { wsUrl, token } = connection;

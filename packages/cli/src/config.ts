@@ -68,6 +68,16 @@ function readLocalState(
   return { apiUrl: text(apiUrl), token: text(token), wsUrl: text(wsUrl) };
 }
 
+/**
+ * The local stack's state directory, found as local.json is: CONVEYOR_STATE_DIR, else
+ * the nearest `.conveyor/` holding a local.json from cwd up.
+ */
+export function localStateDir(env: Record<string, string | undefined>, cwd: string): string | undefined {
+  if (env.CONVEYOR_STATE_DIR) return resolve(cwd, env.CONVEYOR_STATE_DIR);
+  const file = findUp(cwd);
+  return file ? dirname(file) : undefined;
+}
+
 /** Like git, works from any folder inside the project. */
 function findUp(from: string): string | undefined {
   for (let dir = resolve(from); ; dir = dirname(dir)) {

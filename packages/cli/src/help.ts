@@ -37,9 +37,12 @@ ${FOLLOW_FLAGS}`,
 Submits a task and prints it without following.
 
 ${SUBMIT_FLAGS}`,
-  status: `Usage: conveyor status <taskId>
+  status: `Usage: conveyor status <taskId> [--comment]
 
-Prints a task: status, progress, cost, result or error.`,
+Prints a task: status, progress, cost, result or error.
+
+  --comment            print the task's GitHub status comment as the local stack
+                       rendered it (tasks on a PR or issue, no GITHUB_TOKEN)`,
   events: `Usage: conveyor events <taskId> [--after EVENT_ID] [--limit N] [--all]
 
 Prints one page of a task's events, oldest first.

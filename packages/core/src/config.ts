@@ -16,6 +16,17 @@ export interface Config {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   runtimeArn: string;
   limits: Limits;
+  /** GitHub status comments (DESIGN §6); absent: comments are off. */
+  github?: GitHubConfig;
+}
+
+export interface GitHubConfig {
+  /** REST base URL: api.github.com, a GitHub Enterprise Server's `/api/v3`, or a fake in tests. */
+  apiUrl: string;
+  /** A personal or installation token, from a secret. Never logged, never handed to agents. */
+  token?: string;
+  /** Without a token: each render is written here as `<taskId>.md` (the local stack). */
+  commentsDir?: string;
 }
 
 export interface Limits {
@@ -46,6 +57,16 @@ export interface Limits {
   indexSettleMs: number;
   idempotencyTtlSeconds: number;
   eventTtlDays: number;
+  /** Least time between two status-comment edits of one task that change what it says (terminal: no wait). */
+  githubThrottleMs: number;
+  /** Least time between edits that only move turns, cost or the current step. */
+  githubProgressMs: number;
+  /** Least time between two mutative GitHub requests of one process (GitHub asks for 1 s). */
+  githubWriteGapMs: number;
+  /** Longest rate-limit wait honoured inside one delivery; longer ones fail it, for the stream or reconciler to retry. */
+  githubMaxWaitMs: number;
+  /** Base of the 5xx retry backoff: (n+1)² × this. */
+  githubRetryBaseMs: number;
 }
 
 export const defaultLimits: Limits = {
@@ -66,6 +87,11 @@ export const defaultLimits: Limits = {
   indexSettleMs: 1_000,
   idempotencyTtlSeconds: 24 * 3600,
   eventTtlDays: 30,
+  githubThrottleMs: 3_000,
+  githubProgressMs: 300_000,
+  githubWriteGapMs: 1_000,
+  githubMaxWaitMs: 60_000,
+  githubRetryBaseMs: 1_000,
 };
 
 export namespace Config {
@@ -115,10 +141,15 @@ export namespace Config {
       credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
       runtimeArn: env.CONVEYOR_RUNTIME_ARN ?? "",
       limits: limitsFromEnv(env),
+      github: {
+        apiUrl: env.GITHUB_API_URL || "https://api.github.com",
+        token: env.CONVEYOR_GITHUB_TOKEN || undefined,
+        commentsDir: env.CONVEYOR_GITHUB_COMMENTS_DIR || undefined,
+      },
     };
   }
 
-  /** The inverse of fromEnv, for handing a configuration to an agent process. */
+  /** The inverse of fromEnv, for handing a configuration to an agent process: without the GitHub token. */
   export function toEnv(config: Config): Record<string, string> {
     const env: Record<string, string> = {
       AWS_REGION: config.region,
@@ -134,6 +165,8 @@ export namespace Config {
     if (config.endpoints.sqs) env.CONVEYOR_SQS_ENDPOINT = config.endpoints.sqs;
     if (config.endpoints.agentcore) env.CONVEYOR_AGENTCORE_ENDPOINT = config.endpoints.agentcore;
     if (config.endpoints.realtime) env.CONVEYOR_REALTIME_ENDPOINT = config.endpoints.realtime;
+    if (config.github) env.GITHUB_API_URL = config.github.apiUrl;
+    if (config.github?.commentsDir) env.CONVEYOR_GITHUB_COMMENTS_DIR = config.github.commentsDir;
     if (config.credentials) {
       env.CONVEYOR_ACCESS_KEY_ID = config.credentials.accessKeyId;
       env.CONVEYOR_SECRET_ACCESS_KEY = config.credentials.secretAccessKey;

@@ -1,5 +1,6 @@
 import type { Config } from "./config.ts";
 import { createStore, type Store } from "./dynamo.ts";
+import { type GitHubPort, githubPort } from "./github/port.ts";
 import { sqsTaskQueue, type TaskQueue } from "./queue/index.ts";
 import { apiGatewayPusher, type RealtimePusher } from "./realtime/pusher.ts";
 import { type AgentRuntime, agentCoreRuntime } from "./runtime/index.ts";
@@ -15,17 +16,25 @@ export interface Core {
   readonly queue: TaskQueue;
   readonly runtime: AgentRuntime;
   readonly pusher: RealtimePusher;
+  readonly github: GitHubPort;
   now(): number;
 }
 
 export function createCore(
   config: Config,
-  ports: { queue?: TaskQueue; runtime?: AgentRuntime; pusher?: RealtimePusher; now?: () => number } = {},
+  ports: {
+    queue?: TaskQueue;
+    runtime?: AgentRuntime;
+    pusher?: RealtimePusher;
+    github?: GitHubPort;
+    now?: () => number;
+  } = {},
 ): Core {
   let store: Store | undefined;
   let queue = ports.queue;
   let runtime = ports.runtime;
   let pusher = ports.pusher;
+  let github = ports.github;
   return {
     config,
     get store() {
@@ -43,6 +52,10 @@ export function createCore(
     get pusher() {
       pusher ??= apiGatewayPusher(config);
       return pusher;
+    },
+    get github() {
+      github ??= githubPort(config);
+      return github;
     },
     now: ports.now ?? Date.now,
   };

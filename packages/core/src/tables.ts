@@ -69,7 +69,7 @@ export type TableName = keyof typeof tables;
  * holds its shard back for a while, not forever; bisecting narrows a failing batch to it.
  */
 export const streamSubscriptions = {
-  /** Events -> WebSocket watchers (and, later, the GitHub comment). */
+  /** Events -> WebSocket watchers. */
   EventsFanout: {
     table: "Events",
     handler: "stream/fanout",
@@ -91,6 +91,24 @@ export const streamSubscriptions = {
     maximumBatchingWindowInSeconds: 0,
     maximumRetryAttempts: 10,
     bisectBatchOnFunctionError: true,
+    maximumRecordAgeSeconds: 3_600,
+  },
+  /**
+   * Events -> the GitHub status comment, a second reader of the same stream (DynamoDB allows
+   * two per shard) so waiting out a GitHub rate limit never delays watchers. The batching
+   * window coalesces: a task's events of the last 3 s become one render of its latest
+   * snapshot. A failure is GitHub's, not a poison record's, so batches are not bisected;
+   * retries are few and what they give up on, the reconciler re-renders (renderedRev < rev).
+   */
+  EventsGithub: {
+    table: "Events",
+    handler: "stream/github",
+    filters: [{ eventName: ["INSERT"] }],
+    startingPosition: "TRIM_HORIZON",
+    batchSize: 1_000,
+    maximumBatchingWindowInSeconds: 3,
+    maximumRetryAttempts: 5,
+    bisectBatchOnFunctionError: false,
     maximumRecordAgeSeconds: 3_600,
   },
 } as const;

@@ -35,6 +35,8 @@ function fromResource(): Config {
       CONVEYOR_RUNTIME_ARN: linked(() => Resource.AgentRuntime.value),
       CONVEYOR_REALTIME_ENDPOINT:
         linked(() => Resource.Realtime.managementEndpoint) || process.env.CONVEYOR_REALTIME_ENDPOINT,
+      // A secret in AWS; a plain variable is accepted where there are no links.
+      CONVEYOR_GITHUB_TOKEN: linked(() => Resource.GitHubToken.value) || process.env.CONVEYOR_GITHUB_TOKEN,
     },
     [],
   );

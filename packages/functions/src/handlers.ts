@@ -1,20 +1,88 @@
 /**
- * Every Lambda handler Conveyor has, and what triggers it: the one list that infra
- * (`infra/*.ts`), the local stack and the contract test all read. A handler added to
- * infra but missing here, or the other way round, fails the contract test.
+ * Every Lambda handler Conveyor has, what triggers it, and what it may touch: the one list
+ * that infra (`infra/*.ts`), the local stack and the contract test all read. A handler added
+ * to infra but missing here, or the other way round, fails the contract test.
  *
- * `file` is relative to `packages/functions/src`, without extension; each exports `handler`.
+ * - `file` is relative to `packages/functions/src`, without extension; each exports `handler`.
+ * - `trigger`: `http`, `queue:<Queue>`, `ws:<route>`, `stream:<Table>` (its mapping's settings
+ *   are `streamSubscriptions[<name>]` in core's tables.ts), `cron`.
+ * - `links`: exactly the resources its code uses (least privilege). Infra links these and
+ *   nothing else; `infra/test/contract.test.ts` reads the handler's code and fails when this
+ *   list says more or less than the code uses.
+ * - `agentcore`: the AgentCore actions it calls (`core.runtime.invoke` / `.stop`), granted on
+ *   the runtime's ARN only.
  */
 export const handlers = {
-  Api: { file: "api/index", trigger: "http" },
-  Dispatch: { file: "queue/dispatch", trigger: "queue:TaskQueue" },
-  DlqDrain: { file: "queue/dlq", trigger: "queue:TaskDlq" },
-  WsConnect: { file: "ws/connect", trigger: "ws:$connect" },
-  WsDisconnect: { file: "ws/disconnect", trigger: "ws:$disconnect" },
-  WsDefault: { file: "ws/default", trigger: "ws:$default" },
-  EventsFanout: { file: "stream/fanout", trigger: "stream:Events" },
-  NudgesDispatch: { file: "stream/nudge", trigger: "stream:Nudges" },
-  Reconcile: { file: "cron/reconcile", trigger: "cron" },
-} as const;
+  Api: {
+    file: "api/index",
+    trigger: "http",
+    links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime"],
+    // Cancel: a `{kind: "cancel"}` push to a RUNNING task, StopRuntimeSession for a STARTING one.
+    agentcore: ["InvokeAgentRuntime", "StopRuntimeSession"],
+  },
+  Dispatch: {
+    file: "queue/dispatch",
+    trigger: "queue:TaskQueue",
+    links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime"],
+    agentcore: ["InvokeAgentRuntime"],
+  },
+  DlqDrain: {
+    file: "queue/dlq",
+    trigger: "queue:TaskDlq",
+    links: ["Tasks", "Events", "Nudges", "TaskQueue"],
+    agentcore: [],
+  },
+  WsConnect: { file: "ws/connect", trigger: "ws:$connect", links: ["Tasks", "Connections"], agentcore: [] },
+  WsDisconnect: { file: "ws/disconnect", trigger: "ws:$disconnect", links: ["Connections"], agentcore: [] },
+  WsDefault: {
+    file: "ws/default",
+    trigger: "ws:$default",
+    links: ["Tasks", "Events", "Connections", "Realtime"],
+    agentcore: [],
+  },
+  EventsFanout: {
+    file: "stream/fanout",
+    trigger: "stream:Events",
+    links: ["Connections", "Realtime"],
+    agentcore: [],
+  },
+  EventsGithub: {
+    file: "stream/github",
+    trigger: "stream:Events",
+    links: ["Tasks", "Events", "Nudges", "GitHubToken"],
+    agentcore: [],
+  },
+  NudgesDispatch: {
+    file: "stream/nudge",
+    trigger: "stream:Nudges",
+    links: ["Tasks", "Events", "Nudges", "AgentRuntime"],
+    agentcore: ["InvokeAgentRuntime"],
+  },
+  Reconcile: {
+    file: "cron/reconcile",
+    trigger: "cron",
+    links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime"],
+    agentcore: ["StopRuntimeSession"],
+  },
+} as const satisfies Record<string, HandlerSpec>;
 
 export type HandlerName = keyof typeof handlers;
+
+/** What a function may be linked to: the names handlers read through `Resource` (DESIGN §12.2). */
+export type LinkName =
+  | "Tasks"
+  | "Events"
+  | "Nudges"
+  | "Connections"
+  | "TaskQueue"
+  | "TaskDlq"
+  | "AgentRuntime"
+  | "Realtime"
+  | "GitHubToken";
+
+export interface HandlerSpec {
+  file: string;
+  trigger: "http" | "cron" | `queue:${string}` | `ws:${string}` | `stream:${string}`;
+  links: readonly LinkName[];
+  agentcore: readonly ("InvokeAgentRuntime" | "StopRuntimeSession")[];
+}

@@ -49,6 +49,9 @@ export async function startAgentCoreEmulator(opts: AgentCoreEmulatorOptions) {
       env: {
         ...process.env,
         ...ConfigNs.toEnv(opts.config),
+        // Agents never need the status-comment token (the local stack links it for its handlers).
+        SST_RESOURCE_GitHubToken: undefined,
+        CONVEYOR_GITHUB_TOKEN: undefined,
         PORT: String(port),
         HOST: "127.0.0.1",
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",

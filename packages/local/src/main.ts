@@ -1,6 +1,8 @@
 /**
  * `pnpm start`: the whole of Conveyor on this machine, no AWS account, no Docker.
  * Flags: --port N (API, default 8787; 0 = free ports everywhere), --persist DIR, --state-dir DIR.
+ * GITHUB_TOKEN posts status comments to GitHub (GITHUB_API_URL for Enterprise Server); without it
+ * they are written to <state-dir>/comments/<taskId>.md.
  */
 import { parseArgs } from "node:util";
 import { startLocalStack } from "./stack.ts";
@@ -35,6 +37,8 @@ try {
     port,
     persistDir: values.persist,
     stateDir: values["state-dir"],
+    githubToken: process.env.GITHUB_TOKEN,
+    githubApiUrl: process.env.GITHUB_API_URL,
     log: (entry) => console.error(JSON.stringify(entry)),
   });
 } catch (error) {
@@ -51,6 +55,11 @@ ${bold("Conveyor is running locally")} (ready in ${(stack.bootMs / 1000).toFixed
   DynamoDB   ${stack.dynamoEndpoint}${values.persist ? ` (data in ${values.persist})` : " (in memory)"}
   SQS        ${stack.sqsEndpoint}
   AgentCore  ${stack.agentcoreEndpoint}
+  GitHub     ${
+    process.env.GITHUB_TOKEN
+      ? `status comments on ${stack.config.github?.apiUrl}`
+      : `status comments in ${stack.config.github?.commentsDir} (set GITHUB_TOKEN to post them)`
+  }
   Token      ${stack.token}   (user "dev"; "alice" is in ${stack.stateDir}/local.json)
 
 Try it, in another terminal:

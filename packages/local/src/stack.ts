@@ -40,6 +40,12 @@ export interface LocalStackOptions {
   wsThrottle?: (connectionId: string) => boolean;
   /** Reconciler period; 0 turns it off (tests that drive it by hand). Default 10 s. */
   reconcileMs?: number;
+  /** GitHub REST base URL (GitHub Enterprise Server, a fake in tests). Default https://api.github.com. */
+  githubApiUrl?: string;
+  /** With a token, status comments go to GitHub; without, each render to `<stateDir>/comments/<taskId>.md`. */
+  githubToken?: string;
+  /** The GitHub subscription's batching window; default `streamSubscriptions.EventsGithub`'s (3 s). */
+  githubBatchingWindowMs?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -120,6 +126,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       },
       runtimeArn: RUNTIME_ARN,
       limits,
+      github: {
+        apiUrl: opts.githubApiUrl || "https://api.github.com",
+        token: opts.githubToken || undefined,
+        commentsDir: join(stateDir, "comments"),
+      },
     };
     linkResources(config);
 
@@ -135,6 +146,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       default: (await import("@conveyor/functions/ws/default")).handler,
     };
     const fanout = await import("@conveyor/functions/stream/fanout");
+    const githubStream = await import("@conveyor/functions/stream/github");
     const nudgeStream = await import("@conveyor/functions/stream/nudge");
     const dlq = await import("@conveyor/functions/queue/dlq");
     const reconcile = await import("@conveyor/functions/cron/reconcile");
@@ -188,6 +200,29 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       log: opts.log,
     });
     stops.push(streams.stop);
+
+    // The Events stream's second mapping: the GitHub status comments, batched over a window.
+    const { EventsGithub } = streamSubscriptions;
+    const githubStreams = startStreamPoller({
+      endpoint: dynamoEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      tableName: config.tables.events,
+      handler: githubStream.handler,
+      filters: EventsGithub.filters.map((f) => ({ ...f, eventName: [...f.eventName] })),
+      startingPosition: EventsGithub.startingPosition,
+      batchSize: EventsGithub.batchSize,
+      maximumBatchingWindowInSeconds:
+        opts.githubBatchingWindowMs === undefined
+          ? EventsGithub.maximumBatchingWindowInSeconds
+          : opts.githubBatchingWindowMs / 1_000,
+      maximumRetryAttempts: EventsGithub.maximumRetryAttempts,
+      bisectBatchOnFunctionError: EventsGithub.bisectBatchOnFunctionError,
+      maximumRecordAgeSeconds: EventsGithub.maximumRecordAgeSeconds,
+      pollIntervalMs: opts.streamPollMs,
+      log: opts.log,
+    });
+    stops.push(githubStreams.stop);
 
     // The Nudges stream's mapping: new nudges are recorded and pushed to their agents.
     const { NudgesDispatch } = streamSubscriptions;
@@ -268,6 +303,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       agentcore,
       gateway,
       streams,
+      githubStreams,
       stateDir,
       bootMs: Date.now() - started,
       stop,
@@ -293,6 +329,8 @@ function linkResources(config: Config) {
   link("TaskQueue", { url: config.queues.task, type: "sst.aws.Queue" });
   link("TaskDlq", { url: config.queues.dlq, type: "sst.aws.Queue" });
   link("AgentRuntime", { value: config.runtimeArn, type: "sst.sst.Secret" });
+  // Empty without a token: the handlers then write comments to the state dir.
+  link("GitHubToken", { value: config.github?.token ?? "", type: "sst.sst.Secret" });
   link("Realtime", {
     url: config.endpoints.realtime?.replace(/^http/, "ws"),
     managementEndpoint: config.endpoints.realtime,

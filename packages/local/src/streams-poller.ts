@@ -25,8 +25,13 @@ export interface StreamPollerOptions {
   handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
   /** Where shards present at start begin; shards found later always start at TRIM_HORIZON. Default TRIM_HORIZON. */
   startingPosition?: "TRIM_HORIZON" | "LATEST";
-  /** Records per GetRecords and so per invocation at most. Default 100. */
+  /** Records per invocation at most. Default 100. */
   batchSize?: number;
+  /**
+   * How long to gather records before invoking, unless batchSize is reached first (Lambda's
+   * MaximumBatchingWindowInSeconds; fractions allowed here, for tests). Default 0: at once.
+   */
+  maximumBatchingWindowInSeconds?: number;
   /** Wait before the next GetRecords after an empty one. Default 100 ms. */
   pollIntervalMs?: number;
   /** Lambda event filter patterns, ORed; records that match none are skipped (checkpointed, never delivered). */
@@ -89,6 +94,7 @@ export function startStreamPoller(opts: StreamPollerOptions) {
   const log = opts.log ?? (() => undefined);
   const batchSize = opts.batchSize ?? 100;
   const pollIntervalMs = opts.pollIntervalMs ?? 100;
+  const windowMs = (opts.maximumBatchingWindowInSeconds ?? 0) * 1_000;
   const maxRetries = opts.maximumRetryAttempts ?? -1;
   const maxAgeMs = (opts.maximumRecordAgeSeconds ?? -1) * 1_000;
   const filters = opts.filters ?? [];
@@ -219,15 +225,20 @@ export function startStreamPoller(opts: StreamPollerOptions) {
   async function readShard(shard: ShardState) {
     let current = await iterator(shard);
     let failures = 0;
+    // Records held back for the batching window, and when the first of them was read.
+    let gathered: _Record[] = [];
+    let firstAt = 0;
     while (current && !signal.aborted) {
       let page: Awaited<ReturnType<typeof getRecords>>;
       try {
-        page = await getRecords(current);
+        page = await getRecords(current, batchSize - gathered.length);
         failures = 0;
       } catch (error) {
         if (signal.aborted) return;
         const name = (error as Error).name;
         if (name === "ExpiredIteratorException" || name === "TrimmedDataAccessException") {
+          // The new iterator starts at the checkpoint: what was gathered comes again.
+          gathered = [];
           current = await iterator(shard);
           continue;
         }
@@ -236,23 +247,31 @@ export function startStreamPoller(opts: StreamPollerOptions) {
         continue;
       }
       const records = page.Records ?? [];
-      if (records.length > 0) {
-        const finished = await deliver(shard, records, Date.now());
-        if (!finished) return;
-        shard.checkpoint = records.at(-1)?.dynamodb?.SequenceNumber ?? shard.checkpoint;
-      }
+      if (records.length > 0 && gathered.length === 0) firstAt = Date.now();
+      gathered.push(...records);
       // No next iterator: the shard is closed and read to its end.
-      if (!page.NextShardIterator) {
+      const closed = !page.NextShardIterator;
+      const due =
+        gathered.length > 0 && (closed || gathered.length >= batchSize || Date.now() - firstAt >= windowMs);
+      if (due) {
+        const finished = await deliver(shard, gathered, Date.now());
+        if (!finished) return;
+        shard.checkpoint = gathered.at(-1)?.dynamodb?.SequenceNumber ?? shard.checkpoint;
+        gathered = [];
+      }
+      if (closed) {
         shard.done = true;
         return;
       }
       current = page.NextShardIterator;
-      if (records.length === 0) await sleep(pollIntervalMs);
+      if (gathered.length > 0)
+        await sleep(Math.max(0, Math.min(pollIntervalMs, firstAt + windowMs - Date.now())));
+      else if (records.length === 0) await sleep(pollIntervalMs);
     }
   }
 
-  function getRecords(shardIterator: string) {
-    return streams.send(new GetRecordsCommand({ ShardIterator: shardIterator, Limit: batchSize }), {
+  function getRecords(shardIterator: string, limit: number) {
+    return streams.send(new GetRecordsCommand({ ShardIterator: shardIterator, Limit: limit }), {
       abortSignal: signal,
     });
   }

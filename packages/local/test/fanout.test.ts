@@ -54,7 +54,8 @@ describe("fan-out through the Events stream", () => {
       }
       const deadline = Date.now() + 20_000;
       while ((delivered.get("task-a")?.length ?? 0) < 5 && Date.now() < deadline) await sleep(50);
-      expect(delivered.get("task-b")).toEqual(written.b);
+      // b is never held back; records after a's failure may come again (watchers dedup by eventId).
+      expect([...new Set(delivered.get("task-b"))]).toEqual(written.b);
       // a's events arrive in order, the poison one is given up on, and everything after it still comes.
       expect(delivered.get("task-a")).toEqual(written.a.filter((id) => id !== poison));
       expect(poller.stats().discarded).toBeGreaterThanOrEqual(1);

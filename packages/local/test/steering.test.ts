@@ -267,6 +267,9 @@ describe("steering and self-healing", () => {
     expect(third.fixed.quota_repaired ?? 0).toBe(0);
     const quota = await stack.core.store.quota.get({ tenantId: "local", userId: "idem" }).go();
     // A counter never incremented is absent: read as zero.
-    expect({ active: quota.data?.active ?? 0, queued: quota.data?.queued ?? 0 }).toEqual({ active: 0, queued: 0 });
+    expect({ active: quota.data?.active ?? 0, queued: quota.data?.queued ?? 0 }).toEqual({
+      active: 0,
+      queued: 0,
+    });
   });
 });

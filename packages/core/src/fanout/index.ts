@@ -1,5 +1,6 @@
 import type { Core } from "../core.ts";
 import type { TaskEvent } from "../event/index.ts";
+import { StatusComment } from "../github/index.ts";
 import { Realtime } from "../realtime/index.ts";
 
 /** One stream record: where it sits in the shard, and the event it carries. */
@@ -96,6 +97,23 @@ export namespace Fanout {
         }
       } catch (error) {
         throw new DeliveryError(delivered, error);
+      }
+    },
+  };
+
+  /**
+   * Keeps the task's PR or issue comment current (DESIGN §6). It runs on a subscription of
+   * its own, so a GitHub rate limit never holds up watchers. It renders the task as it is
+   * now, not the events it was handed: a batch is one write per task at most, and a
+   * duplicated or reordered event cannot make the comment go back.
+   */
+  export const github: Dispatcher = {
+    name: "github",
+    async deliver(core, taskId) {
+      try {
+        await StatusComment.sync(core, taskId);
+      } catch (error) {
+        throw new DeliveryError(0, error);
       }
     },
   };

@@ -40,7 +40,11 @@ export namespace Nudge {
     };
   }
 
-  const entities = (core: Core) => ({ nudge: core.store.nudge, event: core.store.event, task: core.store.task });
+  const entities = (core: Core) => ({
+    nudge: core.store.nudge,
+    event: core.store.event,
+    task: core.store.task,
+  });
 
   /** Stores a pending nudge for the acting user's task: 409 once it has ended, 429 past the limits. */
   export async function create(core: Core, taskId: string, raw: unknown): Promise<Info> {
@@ -193,7 +197,11 @@ export namespace Nudge {
             .set({ status: to, ...(to === "consumed" ? { consumedAt: core.now() } : {}) })
             .where((a, op) => op.eq(a.status, "pending"))
             .commit(),
-          e.put(TaskEvent.build(core, nudge.taskId, type, { nudgeId: nudge.nudgeId, message: nudge.message })).commit(),
+          e
+            .put(
+              TaskEvent.build(core, nudge.taskId, type, { nudgeId: nudge.nudgeId, message: nudge.message }),
+            )
+            .commit(),
           ...(to === "consumed"
             ? [
                 t

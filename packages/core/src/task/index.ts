@@ -551,18 +551,16 @@ export namespace Task {
         }
         if (task.cancelRequestedAt) return task;
         await requestCancel(core, task, actor.type === "user" ? actor.userId : actor.name);
-        await core.runtime
-          .invoke(task.runtimeSessionId, { kind: "cancel", taskId })
-          .catch((error) =>
-            console.error(
-              JSON.stringify({
-                level: "warn",
-                msg: "cancel push failed; the agent's heartbeat will see it",
-                taskId,
-                error: String(error),
-              }),
-            ),
-          );
+        await core.runtime.invoke(task.runtimeSessionId, { kind: "cancel", taskId }).catch((error) =>
+          console.error(
+            JSON.stringify({
+              level: "warn",
+              msg: "cancel push failed; the agent's heartbeat will see it",
+              taskId,
+              error: String(error),
+            }),
+          ),
+        );
         return (await get(core, taskId))!;
       } catch (error) {
         if (error instanceof ConflictError || error instanceof TransactionCanceled) continue; // it moved: look again

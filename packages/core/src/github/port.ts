@@ -1,0 +1,112 @@
+import type { Config } from "../config.ts";
+import { fileGitHub } from "./file.ts";
+
+/** Where a task's comment lives. `taskId` lets a port that keys by task (the file port) find it. */
+export interface CommentTarget {
+  taskId: string;
+  owner: string;
+  repo: string;
+  /** The PR or issue number (PRs are issues to this API). */
+  issueNumber: number;
+}
+
+export interface GitHubComment {
+  id: number;
+  body: string;
+  /** The login that wrote it, when the port knows. */
+  author?: string;
+}
+
+/**
+ * The issue-comment API the status comment needs (DESIGN §6). `api` talks to GitHub,
+ * `file` writes each render to disk (the local stack without a token), `disabled` is
+ * the absence of both.
+ */
+export interface GitHubPort {
+  readonly kind: "api" | "file" | "disabled";
+  /** The login comments are written as, if it can be known (an App installation token cannot ask). */
+  author(): Promise<string | undefined>;
+  createComment(target: CommentTarget, body: string): Promise<number>;
+  /** Throws CommentGone when the comment no longer exists. */
+  updateComment(target: CommentTarget, commentId: number, body: string): Promise<void>;
+  /** A comment already gone is fine. */
+  deleteComment(target: CommentTarget, commentId: number): Promise<void>;
+  /** Every comment on the PR or issue, oldest first, fetched page by page as iterated. */
+  listComments(target: CommentTarget): AsyncIterable<GitHubComment>;
+}
+
+/** GitHub answered an error; `status` is its HTTP status (0: no answer). */
+export class GitHubError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "GitHubError";
+  }
+  /** Writing again would fail the same way (bad token, no access, gone repository, invalid body). */
+  get permanent() {
+    return [400, 401, 403, 404, 410, 422, 451].includes(this.status);
+  }
+}
+
+/** The comment was deleted (404/410 on it): create it again. */
+export class CommentGone extends GitHubError {
+  constructor(readonly commentId: number) {
+    super(404, `comment ${commentId} is gone`);
+    this.name = "CommentGone";
+  }
+}
+
+/** A rate limit is in force for longer than one delivery may wait; nothing was sent. */
+export class GitHubRateLimited extends GitHubError {
+  constructor(readonly untilMs: number) {
+    super(429, `GitHub rate limit in force until ${new Date(untilMs).toISOString()}`);
+    this.name = "GitHubRateLimited";
+  }
+  override get permanent() {
+    return false;
+  }
+}
+
+const disabled: GitHubPort = {
+  kind: "disabled",
+  author: async () => undefined,
+  createComment: async () => {
+    throw new Error("GitHub is not configured");
+  },
+  updateComment: async () => {
+    throw new Error("GitHub is not configured");
+  },
+  deleteComment: async () => undefined,
+  async *listComments() {},
+};
+
+/**
+ * The port the configuration asks for: the API with a token, else the file port when a
+ * comments directory is set (the local stack), else disabled. The Octokit client is
+ * loaded on first use, so entry points that never comment never load it.
+ */
+export function githubPort(config: Config): GitHubPort {
+  const github = config.github;
+  if (github?.token) {
+    const { apiUrl, token } = github;
+    let port: Promise<GitHubPort> | undefined;
+    const api = () => {
+      port ??= import("./octokit.ts").then((m) => m.octokitGitHub({ apiUrl, token, limits: config.limits }));
+      return port;
+    };
+    return {
+      kind: "api",
+      author: async () => (await api()).author(),
+      createComment: async (t, body) => (await api()).createComment(t, body),
+      updateComment: async (t, id, body) => (await api()).updateComment(t, id, body),
+      deleteComment: async (t, id) => (await api()).deleteComment(t, id),
+      async *listComments(t) {
+        yield* (await api()).listComments(t);
+      },
+    };
+  }
+  if (github?.commentsDir) return fileGitHub(github.commentsDir);
+  return disabled;
+}

@@ -1,0 +1,87 @@
+import { defaultLimits } from "@conveyor/core/config";
+import { CommentGone, GitHubError, GitHubRateLimited } from "@conveyor/core/github";
+import { octokitGitHub } from "@conveyor/core/github/octokit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeGitHub, startFakeGitHub } from "./fake-github.ts";
+
+const target = (issueNumber: number) => ({
+  taskId: "01JBQ7ZK3M4N5P6Q7R8S9T0V1W",
+  owner: "acme",
+  repo: "api",
+  issueNumber,
+});
+
+describe("the Octokit GitHub port against the fake", () => {
+  let github: FakeGitHub;
+  const port = (limits: Partial<typeof defaultLimits> = {}) =>
+    octokitGitHub({
+      apiUrl: github.url,
+      token: "test",
+      limits: { ...defaultLimits, githubWriteGapMs: 0, githubRetryBaseMs: 10, ...limits },
+      log: () => undefined,
+    });
+  beforeAll(async () => {
+    github = await startFakeGitHub();
+  });
+  afterAll(() => github?.stop());
+
+  it("creates, edits, lists across Link-header pages and deletes, knowing who it writes as", async () => {
+    const gh = port();
+    for (let i = 0; i < 230; i++) github.addComment("acme", "api", 1, `note ${i}`);
+    const id = await gh.createComment(target(1), "hello");
+    await gh.updateComment(target(1), id, "hello again");
+    expect(github.comment(id)?.body).toBe("hello again");
+    const listed = [];
+    for await (const c of gh.listComments(target(1))) listed.push(c);
+    expect(listed).toHaveLength(231);
+    expect(listed.at(-1)).toEqual({ id, body: "hello again", author: "conveyor-bot" });
+    expect(github.log.filter((r) => r.method === "GET" && r.issueNumber === 1).map((r) => r.query)).toEqual([
+      "?per_page=100",
+      "?per_page=100&page=2",
+      "?per_page=100&page=3",
+    ]);
+    expect(await gh.author()).toBe("conveyor-bot");
+    await gh.deleteComment(target(1), id);
+    await gh.deleteComment(target(1), id); // already gone: fine
+    await expect(gh.updateComment(target(1), id, "x")).rejects.toBeInstanceOf(CommentGone);
+  });
+
+  it("turns GitHub's refusals into permanent errors, and retries 5xx", async () => {
+    const gh = port();
+    const tooLong = await gh.createComment(target(2), "x".repeat(70_000)).catch((e) => e);
+    expect(tooLong).toBeInstanceOf(GitHubError);
+    expect(tooLong.status).toBe(422);
+    expect(tooLong.permanent).toBe(true);
+    github.failNext(2, 503);
+    const id = await gh.createComment(target(2), "after two 503s");
+    expect(github.comment(id)?.body).toBe("after two 503s");
+    const bad = octokitGitHub({
+      apiUrl: github.url,
+      token: "nope",
+      limits: defaultLimits,
+      log: () => undefined,
+    });
+    const denied = await bad.createComment(target(2), "x").catch((e) => e);
+    expect(denied.status).toBe(401);
+    expect(denied.permanent).toBe(true);
+  });
+
+  it("waits out a secondary limit, then refuses at once while one outlasts what a call may wait", async () => {
+    const gh = port({ githubMaxWaitMs: 5_000 });
+    github.secondaryLimit({ retryAfterSeconds: 1 });
+    const started = Date.now();
+    await gh.createComment(target(3), "after the limit");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(github.violations).toBe(0);
+
+    // No Retry-After: GitHub asks for at least a minute, longer than this port may wait.
+    github.secondaryLimit({ retryAfterSeconds: 2, withRetryAfter: false });
+    const limited = await gh.createComment(target(3), "x").catch((e) => e);
+    expect(limited).toBeInstanceOf(GitHubError);
+    const sent = github.log.length;
+    const refused = await gh.createComment(target(3), "y").catch((e) => e);
+    expect(refused).toBeInstanceOf(GitHubRateLimited);
+    expect(refused.permanent).toBe(false);
+    expect(github.log.length).toBe(sent);
+  });
+});
