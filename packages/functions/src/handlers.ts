@@ -61,7 +61,8 @@ export const handlers = {
   Reconcile: {
     file: "cron/reconcile",
     trigger: "cron",
-    links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime"],
+    // GitHubToken: comments that fell behind are re-rendered (StatusComment.renderLagging).
+    links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime", "GitHubToken"],
     agentcore: ["StopRuntimeSession"],
   },
 } as const satisfies Record<string, HandlerSpec>;

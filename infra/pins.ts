@@ -1,0 +1,17 @@
+/** What every function is pinned to (infra/function.ts), in a module without SST globals so tests can read it. */
+
+/**
+ * The Lambda runtime, pinned rather than left to SST's default. Node 24: Node 22 leaves
+ * maintenance in April 2027 and Lambda retires nodejs22.x after that, while 24 is supported
+ * to 2028; it is SST 4's own default, so `sst dev` and the docs assume it; and the one
+ * incompatibility it brings (callback-style handlers are refused at init) is what the
+ * contract and bundle tests check every handler for.
+ */
+export const RUNTIME = "nodejs24.x";
+/**
+ * The bundle's syntax target, pinned too. SST only honours `es20xx` names here (a `node22`
+ * would be silently ignored: see pkg/runtime/node in SST's source), and defaults to ES2024
+ * for nodejs24.x. ES2023 is what Node 22 runs, so the same bundle runs on either runtime
+ * and matches `pnpm build` (scripts/build.ts: node22 / es2023).
+ */
+export const BUNDLE_TARGET = "es2023";

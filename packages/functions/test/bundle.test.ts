@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type Bundle, buildBundles } from "../../../scripts/build.ts";
+import { importInFreshProcess } from "../../../scripts/bundle-probe.ts";
+import { handlers } from "../src/handlers.ts";
+
+/** A regression budget with headroom over the 1 MB target (`pnpm bench:bundles` prints the figures). */
+const BUDGET_BYTES = 1.25 * 1024 * 1024;
+/** Loose on purpose (shared CI machines): a bundle that does real work at import takes seconds. */
+const IMPORT_BUDGET_MS = 1_000;
+
+const out = mkdtempSync(join(tmpdir(), "conveyor-bundle-test-"));
+let bundles: Bundle[];
+beforeAll(async () => {
+  ({ bundles } = await buildBundles(out));
+}, 60_000);
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const bundleOf = (name: string) => bundles.find((b) => b.name === name)!;
+
+describe("pnpm build", () => {
+  test("bundles every handler in handlers.ts, and the agent", () => {
+    expect(bundles.map((b) => b.name).sort()).toEqual([...Object.keys(handlers), "Agent"].sort());
+    for (const bundle of bundles) expect(bundle.bytes, bundle.name).toBeLessThan(BUDGET_BYTES);
+  });
+
+  test.each(Object.keys(handlers))(
+    "%s loads in a fresh node, exports an async handler of fewer than 3 parameters, touches no network",
+    async (name) => {
+      const probe = await importInFreshProcess(bundleOf(name).file);
+      expect(probe).toMatchObject({ type: "function", async: true, network: [] });
+      // Hono's `handle(app)` takes (event, context); Node 24 refuses only callback-style (3).
+      expect(probe.length).toBeLessThanOrEqual(name === "Api" ? 2 : 1);
+      expect(probe.importMs).toBeLessThan(IMPORT_BUDGET_MS);
+    },
+  );
+
+  test("the probe catches a bundle that connects at import or takes a callback", async () => {
+    const bad = join(out, "bad.mjs");
+    writeFileSync(
+      bad,
+      [
+        "try { await fetch('http://127.0.0.1:9/'); } catch {}",
+        `await import("node:net").then((net) => { try { net.connect(9, "127.0.0.1"); } catch {} });`,
+        "export const handler = function (event, context, callback) { callback(null, event); };",
+      ].join("\n"),
+    );
+    const probe = await importInFreshProcess(bad);
+    expect(probe.network).toEqual(["fetch", "net.connect"]);
+    expect(probe).toMatchObject({ length: 3, async: false });
+    writeFileSync(
+      bad,
+      "await fetch('http://127.0.0.1:9/');\nexport const handler = async () => undefined;\n",
+    );
+    await expect(importInFreshProcess(bad)).rejects.toThrow(/network I\/O while importing: fetch/);
+  });
+
+  test("the agent bundle (agent/Dockerfile's entry) serves /ping", async () => {
+    let child: ChildProcess | undefined;
+    try {
+      child = spawn(process.execPath, [bundleOf("Agent").file], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          PORT: "0",
+          HOST: "127.0.0.1",
+          CONVEYOR_TASKS_TABLE: "tasks",
+          CONVEYOR_EVENTS_TABLE: "events",
+          CONVEYOR_NUDGES_TABLE: "nudges",
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      const port = await new Promise<number>((resolve, reject) => {
+        let err = "";
+        child!.stderr!.on("data", (d) => {
+          err += d;
+          const line = err.split("\n").find((l) => l.includes("agent listening"));
+          if (line) resolve(JSON.parse(line).port);
+        });
+        child!.on("exit", (code) => reject(new Error(`agent exited ${code}: ${err}`)));
+      });
+      const ping = await fetch(`http://127.0.0.1:${port}/ping`);
+      expect(ping.status).toBe(200);
+      expect(await ping.json()).toMatchObject({ status: "Healthy" });
+    } finally {
+      child?.kill("SIGTERM");
+    }
+  });
+});

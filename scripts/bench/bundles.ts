@@ -1,0 +1,34 @@
+/**
+ * Each Lambda bundle's size, cold import time (median over fresh `node` processes) and
+ * largest dependency, from `pnpm build`'s esbuild metafile.
+ *
+ *   pnpm bench:bundles        (RUNS=15 for more samples)
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildBundles, composition } from "../build.ts";
+import { importInFreshProcess } from "../bundle-probe.ts";
+
+const RUNS = Number(process.env.RUNS ?? 7);
+const out = process.env.OUT ?? mkdtempSync(join(tmpdir(), "conveyor-bundles-"));
+const { bundles, metafile } = await buildBundles(out);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+console.log(`${RUNS} fresh processes per bundle, node ${process.version}\n`);
+console.log(`${"bundle".padEnd(16)} ${"size".padStart(9)} ${"import p50".padStart(11)}  largest dependency`);
+for (const bundle of bundles.filter((b) => b.name !== "Agent")) {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) times.push((await importInFreshProcess(bundle.file)).importMs);
+  const [largest] = composition(metafile, bundle.file);
+  console.log(
+    `${bundle.name.padEnd(16)} ${`${(bundle.bytes / 1024 / 1024).toFixed(2)} MB`.padStart(9)} ${`${median(times).toFixed(0)} ms`.padStart(11)}  ${largest?.[0]} (${((largest?.[1] ?? 0) / 1024).toFixed(0)} KB, ${(((largest?.[1] ?? 0) / bundle.bytes) * 100).toFixed(0)}%)`,
+  );
+}
+const agent = bundles.find((b) => b.name === "Agent")!;
+console.log(`\nagent (agent/Dockerfile) ${(agent.bytes / 1024 / 1024).toFixed(2)} MB`);
+console.log(`bundles in ${out}`);
