@@ -56,11 +56,13 @@ const events = async (taskId: string) => {
     after = page.events.at(-1)?.eventId ?? "";
   }
 };
-const waitEvent = async (taskId: string, match: (e: Ev) => boolean) => {
+const waitEvent = async (taskId: string, match: (e: Ev) => boolean, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = (await events(taskId)).find(match);
     if (found) return found;
-    await sleep(25);
+    if (Date.now() > deadline) throw new Error(`no matching event on ${taskId} within ${timeoutMs} ms`);
+    await sleep(50);
   }
 };
 const pct = (samples: number[], p: number) => {
@@ -80,7 +82,8 @@ async function nudgeLatency(stepMs: number, count: number) {
       const { task } = await call("POST", "/v1/tasks", {
         repo: "acme/api",
         description: "nudge bench",
-        options: { turns: perTask * 2 + 2, stepMs },
+        // Enough turns that every nudge lands while the task runs; cancelled once they have.
+        options: { turns: 100, stepMs },
       });
       await waitEvent(task.taskId, (e) => e.type === "agent.turn");
       for (let i = 0; i < perTask && samples.length < count; i++) {
