@@ -11,7 +11,7 @@ import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo } from "./dy
 import { claimPort } from "./ports.ts";
 import { createQueues, sqsClient, startSqs } from "./sqs.ts";
 import { startSqsPoller } from "./sqs-poller.ts";
-import { startStreamPoller } from "./streams-poller.ts";
+import { type StreamPollerOptions, startStreamPoller } from "./streams-poller.ts";
 import { startWsGateway } from "./ws-gateway.ts";
 
 export interface LocalStackOptions {
@@ -182,66 +182,46 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     });
     stops.push(gateway.stop);
 
-    // The Events stream's event source mapping, with the settings infra gives it.
-    const { EventsFanout } = streamSubscriptions;
-    const streams = startStreamPoller({
-      endpoint: dynamoEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      tableName: config.tables.events,
-      handler: fanout.handler,
-      filters: EventsFanout.filters.map((f) => ({ ...f, eventName: [...f.eventName] })),
-      startingPosition: EventsFanout.startingPosition,
-      batchSize: EventsFanout.batchSize,
-      maximumRetryAttempts: EventsFanout.maximumRetryAttempts,
-      bisectBatchOnFunctionError: EventsFanout.bisectBatchOnFunctionError,
-      maximumRecordAgeSeconds: EventsFanout.maximumRecordAgeSeconds,
-      pollIntervalMs: opts.streamPollMs,
-      log: opts.log,
-    });
-    stops.push(streams.stop);
-
-    // The Events stream's second mapping: the GitHub status comments, batched over a window.
-    const { EventsGithub } = streamSubscriptions;
-    const githubStreams = startStreamPoller({
-      endpoint: dynamoEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      tableName: config.tables.events,
-      handler: githubStream.handler,
-      filters: EventsGithub.filters.map((f) => ({ ...f, eventName: [...f.eventName] })),
-      startingPosition: EventsGithub.startingPosition,
-      batchSize: EventsGithub.batchSize,
-      maximumBatchingWindowInSeconds:
-        opts.githubBatchingWindowMs === undefined
-          ? EventsGithub.maximumBatchingWindowInSeconds
-          : opts.githubBatchingWindowMs / 1_000,
-      maximumRetryAttempts: EventsGithub.maximumRetryAttempts,
-      bisectBatchOnFunctionError: EventsGithub.bisectBatchOnFunctionError,
-      maximumRecordAgeSeconds: EventsGithub.maximumRecordAgeSeconds,
-      pollIntervalMs: opts.streamPollMs,
-      log: opts.log,
-    });
-    stops.push(githubStreams.stop);
-
-    // The Nudges stream's mapping: new nudges are recorded and pushed to their agents.
-    const { NudgesDispatch } = streamSubscriptions;
-    const nudges = startStreamPoller({
-      endpoint: dynamoEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      tableName: config.tables.nudges,
-      handler: nudgeStream.handler,
-      filters: NudgesDispatch.filters.map((f) => ({ ...f, eventName: [...f.eventName] })),
-      startingPosition: NudgesDispatch.startingPosition,
-      batchSize: NudgesDispatch.batchSize,
-      maximumRetryAttempts: NudgesDispatch.maximumRetryAttempts,
-      bisectBatchOnFunctionError: NudgesDispatch.bisectBatchOnFunctionError,
-      maximumRecordAgeSeconds: NudgesDispatch.maximumRecordAgeSeconds,
-      pollIntervalMs: opts.streamPollMs,
-      log: opts.log,
-    });
-    stops.push(nudges.stop);
+    /** One stream's event source mapping, with the settings infra gives it (core's streamSubscriptions). */
+    const mapStream = (
+      name: keyof typeof streamSubscriptions,
+      tableName: string,
+      handler: StreamPollerOptions["handler"],
+      overrides: Partial<StreamPollerOptions> = {},
+    ) => {
+      const settings = streamSubscriptions[name];
+      const poller = startStreamPoller({
+        endpoint: dynamoEndpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        tableName,
+        handler,
+        filters: settings.filters.map((f) => ({ ...f, eventName: [...f.eventName] })),
+        startingPosition: settings.startingPosition,
+        batchSize: settings.batchSize,
+        maximumBatchingWindowInSeconds: settings.maximumBatchingWindowInSeconds,
+        maximumRetryAttempts: settings.maximumRetryAttempts,
+        bisectBatchOnFunctionError: settings.bisectBatchOnFunctionError,
+        maximumRecordAgeSeconds: settings.maximumRecordAgeSeconds,
+        pollIntervalMs: opts.streamPollMs,
+        log: opts.log,
+        ...overrides,
+      });
+      stops.push(poller.stop);
+      return poller;
+    };
+    // Events -> WebSocket watchers; Events -> the GitHub comments (batched over a window);
+    // Nudges -> `nudge.received` and a push to the running agent.
+    mapStream("EventsFanout", config.tables.events, fanout.handler);
+    mapStream(
+      "EventsGithub",
+      config.tables.events,
+      githubStream.handler,
+      opts.githubBatchingWindowMs === undefined
+        ? {}
+        : { maximumBatchingWindowInSeconds: opts.githubBatchingWindowMs / 1_000 },
+    );
+    mapStream("NudgesDispatch", config.tables.nudges, nudgeStream.handler);
 
     // TaskDlq's drain, so no dead letter sits there unexplained.
     const dlqPoller = startSqsPoller({
@@ -302,8 +282,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       core,
       agentcore,
       gateway,
-      streams,
-      githubStreams,
       stateDir,
       bootMs: Date.now() - started,
       stop,

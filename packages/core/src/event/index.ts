@@ -4,7 +4,8 @@ import { VisibleError } from "../error.ts";
 import { preview } from "../util/preview.ts";
 import { newId, ULID_PATTERN } from "../util/ulid.ts";
 
-export const TaskStatus = v.picklist([
+/** Every status of the lifecycle (DESIGN §3), in order. */
+export const TASK_STATUSES = [
   "QUEUED",
   "SUBMITTED",
   "STARTING",
@@ -14,7 +15,8 @@ export const TaskStatus = v.picklist([
   "FAILED",
   "TIMED_OUT",
   "CANCELLED",
-]);
+] as const;
+export const TaskStatus = v.picklist(TASK_STATUSES);
 export type TaskStatus = v.InferOutput<typeof TaskStatus>;
 
 /** Statuses a task never leaves. Importable without the AWS SDK (the CLI uses it). */

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Entity } from "electrodb";
+import { TASK_STATUSES } from "../event/index.ts";
 
 export const TaskEntity = (client: DynamoDBDocumentClient, table: string) =>
   new Entity(
@@ -10,17 +11,7 @@ export const TaskEntity = (client: DynamoDBDocumentClient, table: string) =>
         tenantId: { type: "string", required: true, readOnly: true },
         userId: { type: "string", required: true, readOnly: true },
         status: {
-          type: [
-            "QUEUED",
-            "SUBMITTED",
-            "STARTING",
-            "RUNNING",
-            "AWAITING_APPROVAL",
-            "COMPLETED",
-            "FAILED",
-            "TIMED_OUT",
-            "CANCELLED",
-          ] as const,
+          type: TASK_STATUSES,
           required: true,
         },
         version: { type: "number", required: true },
