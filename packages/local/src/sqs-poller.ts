@@ -1,4 +1,9 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 
 export interface SqsPollerOptions {
@@ -42,23 +47,7 @@ export function startSqsPoller(opts: SqsPollerOptions) {
         const messages = received.Messages ?? [];
         if (messages.length === 0) continue;
         batches++;
-        const records: SQSRecord[] = messages.map((m) => ({
-          messageId: m.MessageId!,
-          receiptHandle: m.ReceiptHandle!,
-          body: m.Body ?? "",
-          attributes: {
-            ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
-            SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-            SenderId: m.Attributes?.SenderId ?? "local",
-            ApproximateFirstReceiveTimestamp:
-              m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-          },
-          messageAttributes: {},
-          md5OfBody: m.MD5OfBody ?? "",
-          eventSource: "aws:sqs",
-          eventSourceARN: queueArn,
-          awsRegion: "us-east-1",
-        }));
+        const records = messages.map((m) => toSqsRecord(m, queueArn));
         const failed = await invoke(records);
         const done = records.filter((r) => !failed.has(r.messageId));
         if (done.length > 0) {
@@ -101,5 +90,25 @@ export function startSqsPoller(opts: SqsPollerOptions) {
       controller.abort();
       await Promise.allSettled(loops);
     },
+  };
+}
+
+/** An SQS message as Lambda's event source mapping hands it to a handler. */
+export function toSqsRecord(m: Message, queueArn: string): SQSRecord {
+  return {
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
+      SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+      SenderId: m.Attributes?.SenderId ?? "local",
+      ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: "us-east-1",
   };
 }

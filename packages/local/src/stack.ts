@@ -2,14 +2,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { Auth } from "@conveyor/core/auth";
-import { Config, defaultLimits, type Limits } from "@conveyor/core/config";
+import { Config, type Limits } from "@conveyor/core/config";
 import { createCore } from "@conveyor/core/core";
 import { streamSubscriptions } from "@conveyor/core/tables";
 import { serve } from "@hono/node-server";
 import { type AgentCoreEmulatorOptions, startAgentCoreEmulator } from "./agentcore.ts";
-import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo } from "./dynamo.ts";
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo } from "./dynamo.ts";
 import { claimPort } from "./ports.ts";
-import { createQueues, sqsClient, startSqs } from "./sqs.ts";
+import { provision } from "./provision.ts";
+import { sqsClient, startSqs } from "./sqs.ts";
 import { startSqsPoller } from "./sqs-poller.ts";
 import { type StreamPollerOptions, startStreamPoller } from "./streams-poller.ts";
 import { startWsGateway } from "./ws-gateway.ts";
@@ -51,7 +52,6 @@ export interface LocalStackOptions {
 
 export const LOCAL_USERS = ["dev", "alice"] as const;
 let running = false;
-const RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/conveyor-local";
 
 /**
  * Boots the whole stack in this process: DynamoDB Local, the SQS server, the tables
@@ -97,35 +97,24 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       })());
 
     const prefix = opts.prefix ?? "conveyor-local-";
-    const limits = { ...defaultLimits, ...opts.limits };
-    const [tables, queues] = await Promise.all([
-      createTables(dynamoEndpoint, prefix),
-      createQueues(sqsEndpoint, prefix, {
-        maxReceiveCount: limits.maxReceiveCount,
-        visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30,
-      }),
-    ]);
+    const provisioned = await provision({
+      dynamoEndpoint,
+      sqsEndpoint,
+      prefix,
+      limits: opts.limits,
+      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds,
+    });
+    const queueArns = provisioned.queueArns;
     const agentcorePort = await claimPort(free ? 0 : 8789, "the AgentCore emulator");
     const wsPort = await claimPort(free ? 0 : 8788, "the WebSocket API");
     const wsUrl = `ws://127.0.0.1:${wsPort}/local`;
     const config: Config = {
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      tables: {
-        tasks: tables.Tasks,
-        events: tables.Events,
-        nudges: tables.Nudges,
-        connections: tables.Connections,
-      },
-      queues: { task: queues.task, dlq: queues.dlq },
+      ...provisioned.config,
       endpoints: {
-        dynamodb: dynamoEndpoint,
-        sqs: sqsEndpoint,
+        ...provisioned.config.endpoints,
         agentcore: `http://127.0.0.1:${agentcorePort}`,
         realtime: `http://127.0.0.1:${wsPort}/local`,
       },
-      runtimeArn: RUNTIME_ARN,
-      limits,
       github: {
         apiUrl: opts.githubApiUrl || "https://api.github.com",
         token: opts.githubToken || undefined,
@@ -163,8 +152,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     if (opts.dispatch !== false) {
       const poller = startSqsPoller({
         client: sqsClient(sqsEndpoint),
-        queueUrl: queues.task,
-        queueArn: queues.taskArn,
+        queueUrl: config.queues.task,
+        queueArn: queueArns.task,
         handler: dispatch.handler,
         log: opts.log,
       });
@@ -226,8 +215,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     // TaskDlq's drain, so no dead letter sits there unexplained.
     const dlqPoller = startSqsPoller({
       client: sqsClient(sqsEndpoint),
-      queueUrl: queues.dlq,
-      queueArn: queues.dlqArn,
+      queueUrl: config.queues.dlq,
+      queueArn: queueArns.dlq,
       handler: dlq.handler,
       concurrency: 1,
       log: opts.log,

@@ -5,8 +5,11 @@ import { handler } from "@conveyor/functions/queue/dispatch";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sqsClient } from "../src/sqs.ts";
+import { toSqsRecord } from "../src/sqs-poller.ts";
 import type { LocalStack } from "../src/stack.ts";
 import { apiClient, sleep, startTestStack } from "./harness.ts";
+
+const QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:TaskQueue";
 
 // Permanent failures for one description, transient ones for another: the emulator's fault hook.
 const faults = new Map<string, number>();
@@ -63,22 +66,11 @@ describe("dispatch", () => {
         options: { turns: 2, stepMs: 50 },
       }),
     );
-    const record = (id: string) => ({
-      messageId: id,
-      receiptHandle: id,
-      body: JSON.stringify({ taskId: task.taskId }),
-      attributes: {
-        ApproximateReceiveCount: "1",
-        SentTimestamp: "0",
-        SenderId: "x",
-        ApproximateFirstReceiveTimestamp: "0",
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:x",
-      awsRegion: "us-east-1",
-    });
+    const record = (id: string) =>
+      toSqsRecord(
+        { MessageId: id, ReceiptHandle: id, Body: JSON.stringify({ taskId: task.taskId }) },
+        QUEUE_ARN,
+      );
     const event: SQSEvent = { Records: [record("m1"), record("m2")] };
     const [a, b] = await Promise.all([handler(event), handler(event)]);
     expect(a.batchItemFailures).toEqual([]);
@@ -102,22 +94,15 @@ describe("dispatch", () => {
     ).catch(() => undefined);
     const redelivered = await handler({
       Records: [
-        {
-          messageId: "redelivery",
-          receiptHandle: "r",
-          body: JSON.stringify({ taskId: task.taskId }),
-          attributes: {
-            ApproximateReceiveCount: "2",
-            SentTimestamp: "0",
-            SenderId: "x",
-            ApproximateFirstReceiveTimestamp: "0",
+        toSqsRecord(
+          {
+            MessageId: "redelivery",
+            ReceiptHandle: "r",
+            Body: JSON.stringify({ taskId: task.taskId }),
+            Attributes: { ApproximateReceiveCount: "2" },
           },
-          messageAttributes: {},
-          md5OfBody: "",
-          eventSource: "aws:sqs",
-          eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:x",
-          awsRegion: "us-east-1",
-        },
+          QUEUE_ARN,
+        ),
       ],
     });
     expect(redelivered.batchItemFailures).toEqual([]);

@@ -2,38 +2,22 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Config, defaultLimits, type Limits } from "@conveyor/core/config";
+import type { Config, Limits } from "@conveyor/core/config";
 import { type Core, createCore } from "@conveyor/core/core";
 import type { TaskQueue } from "@conveyor/core/queue";
 import { inject } from "vitest";
-import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION } from "../src/dynamo.ts";
-import { createQueues } from "../src/sqs.ts";
+import { provision } from "../src/provision.ts";
 import { type LocalStackOptions, startLocalStack } from "../src/stack.ts";
 
 /** A fresh set of tables and queues on the shared emulators, under a unique prefix. */
 export async function testConfig(limits: Partial<Limits> = {}): Promise<Config> {
-  const dynamodb = inject("dynamoEndpoint");
-  const sqs = inject("sqsEndpoint");
-  const prefix = `t${randomBytes(4).toString("hex")}-`;
-  const fullLimits = { ...defaultLimits, ...limits };
-  const [tables, queues] = await Promise.all([
-    createTables(dynamodb, prefix),
-    createQueues(sqs, prefix, { maxReceiveCount: fullLimits.maxReceiveCount, visibilityTimeoutSeconds: 30 }),
-  ]);
-  return {
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    tables: {
-      tasks: tables.Tasks,
-      events: tables.Events,
-      nudges: tables.Nudges,
-      connections: tables.Connections,
-    },
-    queues,
-    endpoints: { dynamodb, sqs },
-    runtimeArn: "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/conveyor-local",
-    limits: fullLimits,
-  };
+  const { config } = await provision({
+    dynamoEndpoint: inject("dynamoEndpoint"),
+    sqsEndpoint: inject("sqsEndpoint"),
+    prefix: `t${randomBytes(4).toString("hex")}-`,
+    limits,
+  });
+  return config;
 }
 
 /** A queue port that records what was sent (for core tests that do not run a consumer). */
