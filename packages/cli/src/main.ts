@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env tsx
 import { main } from "./cli.ts";
 
 // The first Ctrl-C stops the command cleanly; a second one falls back to Node's default and kills it.

@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { main } from "@conveyor/cli/cli";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../src/stack.ts";
@@ -22,6 +25,34 @@ async function conveyorWith(stack: LocalStack, env: Record<string, string>, ...a
     cwd: stack.stateDir,
     pollIntervalMs: 50,
   });
+  return { code, stdout, stderr };
+}
+
+const root = resolve(import.meta.dirname, "../../..");
+
+/** How the README's CLI section calls the CLI (e.g. `pnpm conveyor`), read from the README itself. */
+function readmeCommand(): string[] {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## The CLI"));
+  const form = /^(\S.*?) run "/m.exec(section)?.[1];
+  if (!form) throw new Error("README.md's CLI section shows no `run` command");
+  return form.split(" ");
+}
+
+/** Runs the CLI as a person does from the repo root, in its own process, with a clean npm environment. */
+async function shell(stack: LocalStack, ...argv: string[]) {
+  const [bin, ...prefix] = readmeCommand();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+  const child = spawn(bin!, [...prefix, ...argv], {
+    cwd: root,
+    env: { ...env, CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c) => (stdout += c));
+  child.stderr.on("data", (c) => (stderr += c));
+  const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
   return { code, stdout, stderr };
 }
 
@@ -168,5 +199,32 @@ describe("conveyor CLI against the local stack", () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain("VALIDATION_ERROR");
     expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("the README's command gives pure NDJSON on stdout, and failures nothing but the CLI's words", async () => {
+    const run = await shell(
+      stack,
+      "run",
+      "as the readme says",
+      "--repo",
+      "acme/api",
+      "--option",
+      "turns=2",
+      "--option",
+      "stepMs=10",
+      "--output",
+      "json",
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.split("\n").filter(Boolean);
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(lines.map((line) => JSON.parse(line).type)).toContain("agent.turn");
+    expect(run.stderr).not.toContain("ELIFECYCLE");
+
+    const missing = await shell(stack, "status", "01J00000000000000000000000", "--output", "json");
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe("");
+    expect(missing.stderr).toMatch(/^NOT_FOUND: /);
+    expect(missing.stderr).not.toContain("ELIFECYCLE");
   });
 });
