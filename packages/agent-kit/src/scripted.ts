@@ -31,7 +31,7 @@ export const scripted =
     const turns = Math.min(opts.turns, task.maxTurns);
     let spent = task.costUsd;
 
-    await progress.milestone("plan", `Plan for "${subject}" in ${turns} turns`);
+    await progress.milestone("plan", `Plan for "${subject}" in ${plural(turns, "turn")}`);
     const boundary = () => {
       if (signal.aborted && !opts.ignoreCancel) throw new AgentCancelled();
     };
@@ -65,19 +65,24 @@ export const scripted =
       spent += cost;
       await progress.cost(cost, inputTokens, outputTokens);
       if (spent > task.maxBudgetUsd)
-        throw new AgentFailure("max_budget", `Spent $${spent.toFixed(4)} of $${task.maxBudgetUsd}`);
+        throw new AgentFailure(
+          "max_budget",
+          `Spent $${spent.toFixed(4)} of the $${task.maxBudgetUsd.toFixed(2)} budget`,
+        );
 
       if (opts.failAtTurn === turn) throw new AgentFailure("agent_error", `Scripted failure at turn ${turn}`);
       if (turn === Math.ceil(turns / 2)) await progress.milestone("tests passing", `${turn * 3} tests pass`);
     }
     if (opts.turns > task.maxTurns) {
-      throw new AgentFailure("max_turns", `Reached the task's limit of ${task.maxTurns} turns`);
+      throw new AgentFailure("max_turns", `Reached the task's limit of ${plural(task.maxTurns, "turn")}`);
     }
     const prNumber = 1000 + (hash(task.taskId) % 9000);
     const prUrl = `https://github.com/${task.repo}/pull/${prNumber}`;
     await progress.milestone("pull request opened", `#${prNumber}: ${subject}`, prUrl);
-    return { summary: `Done: ${subject} (${turns} turns)`, prUrl };
+    return { summary: `Done: ${subject} (${plural(turns, "turn")})`, prUrl };
   };
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 function hash(text: string) {
   let h = 0;

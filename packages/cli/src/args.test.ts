@@ -124,7 +124,7 @@ describe("parseInvocation", () => {
   it.each([
     [[], /Missing command/],
     [["deploy"], /Unknown command "deploy"/],
-    [["status", "01J", "--bogus"], /Unknown option '--bogus'/],
+    [["status", "01J", "--bogus"], /^Unknown flag --bogus$/],
     [["status", "01J", "--repo", "a/b"], /--repo is not an option of status/],
     [["submit", "x", "--repo", "a/b", "--poll"], /--poll is not an option of submit/],
     [["status", "01J", "--no-ws"], /--no-ws is not an option of status/],
@@ -136,8 +136,42 @@ describe("parseInvocation", () => {
     [["run", "x", "--repo", "a/b", "--budget", "lots"], /--budget must be an amount in USD/],
     [["list", "--output", "yaml"], /--output must be text or json/],
     [["list", "extra"], /list takes no arguments/],
+    [["list", "--token", ""], /^--token is empty; give it a value or leave it out$/],
+    [["list", "--api-url="], /^--api-url is empty/],
+    [["run", "x", "--repo"], /^--repo needs a value$/],
+    [["run", "x", "--repo", "--pr", "3"], /^--repo needs a value$/],
+    [["events", "01J", "--all=yes"], /^--all takes no value$/],
   ])("refuses %j", (argv, message) => {
     expect(() => parseInvocation(argv)).toThrow(message);
+  });
+
+  it.each([
+    [["stauts", "01J"], 'Unknown command "stauts". Did you mean "status"?'],
+    [["lst"], 'Unknown command "lst". Did you mean "list"?'],
+    [["help", "cancle"], 'Unknown command "cancle". Did you mean "cancel"?'],
+    [["list", "--limt", "5"], "Unknown flag --limt. Did you mean --limit?"],
+    [["run", "x", "--repo", "a/b", "--max", "3"], "Unknown flag --max. Did you mean --max-turns?"],
+    [["events", "01J", "--aftr", "x"], "Unknown flag --aftr. Did you mean --after?"],
+    [["list", "--outptu", "json"], "Unknown flag --outptu. Did you mean --output?"],
+  ])("answers %j with what was probably meant", (argv, message) => {
+    expect(() => parseInvocation(argv)).toThrow(expect.objectContaining({ name: "UsageError", message }));
+  });
+
+  it("suggests the command's own flag before another command's", () => {
+    // --pll and --pall are each one edit from both --poll (watch, run) and --all (events).
+    expect(() => parseInvocation(["watch", "01J", "--pll"])).toThrow("Did you mean --poll?");
+    expect(() => parseInvocation(["events", "01J", "--pall"])).toThrow("Did you mean --all?");
+  });
+
+  it("names the command in an unknown-flag error so help can point at it", () => {
+    expect(() => parseInvocation(["list", "--limt", "5"])).toThrow(
+      expect.objectContaining({ command: "list" }),
+    );
+  });
+
+  it("answers --version anywhere on the line", () => {
+    expect(parseInvocation(["--version"])).toEqual({ command: "version" });
+    expect(parseInvocation(["list", "--version"])).toEqual({ command: "version" });
   });
 
   it("names the command in a usage error so help can point at it", () => {

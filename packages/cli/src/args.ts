@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
 import type { SubmitBody, TaskStatus } from "./client.ts";
+import { CONVEYOR } from "./help.ts";
+import { closest } from "./suggest.ts";
 
 /** The command line is wrong; exit 2 with the message and a pointer to --help. */
 export class UsageError extends Error {
@@ -24,6 +26,7 @@ export interface GlobalFlags {
 
 export type Invocation =
   | { command: "help"; topic?: Command }
+  | { command: "version" }
   | { command: "run"; global: GlobalFlags; body: SubmitBody; idempotencyKey?: string; poll: boolean }
   | { command: "submit"; global: GlobalFlags; body: SubmitBody; idempotencyKey?: string }
   | { command: "watch"; global: GlobalFlags; taskId: string; poll: boolean }
@@ -39,6 +42,7 @@ const OPTIONS = {
   "ws-url": { type: "string" },
   output: { type: "string" },
   help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
   repo: { type: "string" },
   pr: { type: "string" },
   issue: { type: "string" },
@@ -59,7 +63,10 @@ const OPTIONS = {
 
 type Flag = keyof typeof OPTIONS;
 
-const GLOBAL: readonly Flag[] = ["api-url", "token", "ws-url", "output", "help"];
+/** Page sizes when --limit is not given. */
+export const DEFAULT_LIMIT = { list: 20, events: 50 } as const;
+
+const GLOBAL: readonly Flag[] = ["api-url", "token", "ws-url", "output", "help", "version"];
 const SUBMIT: readonly Flag[] = ["repo", "pr", "issue", "max-turns", "budget", "option", "idempotency-key"];
 const FOLLOW: readonly Flag[] = ["no-ws", "poll"];
 const ALLOWED: Record<Command, readonly Flag[]> = {
@@ -75,15 +82,10 @@ const ALLOWED: Record<Command, readonly Flag[]> = {
 
 /** Turns argv (without node and the script) into one checked invocation. */
 export function parseInvocation(argv: string[]): Invocation {
-  let parsed: { values: Values; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parse(argv);
   const [name, ...rest] = positionals;
 
+  if (values.version) return { command: "version" };
   if (name === "help") return { command: "help", topic: rest[0] ? command(rest[0]) : undefined };
   if (!name) {
     if (values.help) return { command: "help" };
@@ -103,11 +105,48 @@ export function parseInvocation(argv: string[]): Invocation {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
+/**
+ * parseArgs, with its mistakes said in our words: an unknown flag with the one it most
+ * likely meant (among the command's own first), a flag missing its value, a switch given one.
+ */
+function parse(argv: string[]): { values: Values; positionals: string[] } {
+  // A lenient pass finds the command and any unknown flag before the strict one would stop at it.
+  const loose = parseArgs({
+    args: argv,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const cmd = COMMANDS.find((c) => c === loose.positionals[0]);
+  for (const token of loose.tokens) {
+    if (token.kind !== "option" || Object.hasOwn(OPTIONS, token.name)) continue;
+    // Short flags are few (-h): only a long one is worth a guess.
+    const typed = token.rawName.startsWith("--") ? token.name : "";
+    const meant =
+      closest(typed, cmd ? [...GLOBAL, ...ALLOWED[cmd]] : []) ?? closest(typed, Object.keys(OPTIONS));
+    throw new UsageError(`Unknown flag ${token.rawName}${meant ? `. Did you mean --${meant}?` : ""}`, cmd);
+  }
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    // The remaining strict errors are about a flag's value; Node's codes and messages name the flag.
+    const raw = (error as Error).message;
+    const flag = /'(--?[\w-]+)/.exec(raw)?.[1]?.replace(/^-+/, "");
+    const option = flag
+      ? Object.entries(OPTIONS).find(([name, o]) => name === flag || ("short" in o && o.short === flag))
+      : undefined;
+    if (!option) throw new UsageError(raw.split(". ")[0] ?? raw, cmd);
+    const [name, { type }] = option;
+    throw new UsageError(type === "boolean" ? `--${name} takes no value` : `--${name} needs a value`, cmd);
+  }
+}
+
 function commandInvocation(
   cmd: Command,
   values: Values,
   rest: string[],
-): Exclude<Invocation, { command: "help" }> {
+): Exclude<Invocation, { command: "help" | "version" }> {
   for (const flag of Object.keys(values) as Flag[]) {
     if (!GLOBAL.includes(flag) && !ALLOWED[cmd].includes(flag)) {
       throw new UsageError(`--${flag} is not an option of ${cmd}`);
@@ -151,7 +190,7 @@ function commandInvocation(
         global,
         taskId: taskId(cmd, rest),
         after: values.after,
-        limit: integer("limit", values.limit) ?? 50,
+        limit: integer("limit", values.limit) ?? DEFAULT_LIMIT.events,
         all: values.all ?? false,
       };
     case "nudge": {
@@ -159,7 +198,7 @@ function commandInvocation(
       const message = words.join(" ").trim();
       if (!id) throw new UsageError("nudge needs a task id");
       if (!message)
-        throw new UsageError(`nudge needs a message: conveyor nudge ${id} "try the other approach"`);
+        throw new UsageError(`nudge needs a message: ${CONVEYOR} nudge ${id} "try the other approach"`);
       return { command: cmd, global, taskId: id, message };
     }
     case "cancel":
@@ -171,7 +210,7 @@ function commandInvocation(
         global,
         // Statuses are upper case on the wire; `--status running` is what people type.
         status: values.status?.toUpperCase() as TaskStatus | undefined,
-        limit: integer("limit", values.limit) ?? 20,
+        limit: integer("limit", values.limit) ?? DEFAULT_LIMIT.list,
         cursor: values.cursor,
       };
   }
@@ -200,7 +239,8 @@ export function coerce(value: string): string | number | boolean {
 
 function command(name: string): Command {
   if ((COMMANDS as readonly string[]).includes(name)) return name as Command;
-  throw new UsageError(`Unknown command "${name}"`);
+  const meant = closest(name, COMMANDS);
+  throw new UsageError(`Unknown command "${name}"${meant ? `. Did you mean "${meant}"?` : ""}`);
 }
 
 function globalFlags(values: {
@@ -212,6 +252,10 @@ function globalFlags(values: {
   const output = values.output ?? "text";
   if (output !== "text" && output !== "json")
     throw new UsageError(`--output must be text or json, got "${output}"`);
+  // An empty flag is a mistake (an unset shell variable, say), never a wish for the stored default.
+  for (const flag of ["api-url", "token", "ws-url"] as const) {
+    if (values[flag] === "") throw new UsageError(`--${flag} is empty; give it a value or leave it out`);
+  }
   return { apiUrl: values["api-url"], token: values.token, wsUrl: values["ws-url"], output };
 }
 

@@ -3,6 +3,7 @@ import type { TaskEvent } from "@conveyor/core/event";
 import { floorId, idTime } from "@conveyor/core/util/ulid";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import pkg from "../package.json" with { type: "json" };
 import { type Io, main } from "./cli.ts";
 import type { EventWire, Fetch, TaskStatus } from "./client.ts";
 import { FakeApi } from "./fake-api.ts";
@@ -72,7 +73,8 @@ describe("conveyor run", () => {
     expect(post.headers.get("x-conveyor-source")).toBe("cli");
     expect(post.headers.get("idempotency-key")).toBe("k1");
     expect(post.body).toEqual({ repo: "acme/app", description: "Fix the flaky test", options: { turns: 3 } });
-    expect(stdout).toMatch(/Submitted \w{26} to acme\/app: SUBMITTED/);
+    expect(stdout).toMatch(/Submitted \w{26} to acme\/app\.\n/);
+    expect(stdout).toMatch(/submitted +waiting for an agent/);
     expect(stdout).toMatch(/status +SUBMITTED → RUNNING/);
     expect(stdout).toMatch(/turn 1 +Looking at the test/);
     expect(stdout).toMatch(/milestone +PR opened https:\/\/github\.com\/acme\/app\/pull\/9/);
@@ -321,7 +323,7 @@ describe("conveyor status, list, events, submit", () => {
 
     const { code, stdout } = await cli(["submit", "x", "--repo", "acme/app"], fake.fetch);
 
-    expect(stdout).toMatch(/Submitted (\w{26}) to acme\/app: SUBMITTED\nFollow it with: conveyor watch \1/);
+    expect(stdout).toMatch(/Submitted (\w{26}) to acme\/app\.\nFollow it with: pnpm conveyor watch \1/);
     expect(fake.requests).toHaveLength(1);
     expect(code).toBe(0);
   });
@@ -355,7 +357,9 @@ describe("conveyor status, list, events, submit", () => {
 
     const { stdout } = await cli(["events", TASK, "--limit", "2", "--after", at(0)], fake.fetch);
 
-    expect(stdout).toMatch(/turn 1 +t1\n.*turn 2 +t2\nNext: conveyor events \w+ --after (\w+)\n$/);
+    expect(stdout).toMatch(
+      /turn 1 +t1\n.*turn 2 +t2\nNext: pnpm conveyor events \w+ --after (\w+) --limit 2\n$/,
+    );
     expect(fake.requests[0]!.query.get("after")).toBe(at(0));
   });
 
@@ -366,8 +370,70 @@ describe("conveyor status, list, events, submit", () => {
     const { stdout } = await cli(["list", "--limit", "2", "--status", "running"], fake.fetch);
 
     expect(stdout.split("\n")[0]).toMatch(/^TASK +STATUS +REPO +CREATED +DESCRIPTION$/);
-    expect(stdout).toContain(`More: conveyor list --status RUNNING --cursor ${at(2, 9)}`);
+    // The next page keeps the flags given, --limit included.
+    expect(stdout).toContain(`More: pnpm conveyor list --status RUNNING --limit 2 --cursor ${at(2, 9)}`);
     expect(fake.requests[0]!.query.get("status")).toBe("RUNNING");
+  });
+});
+
+describe("conveyor cancel", () => {
+  it("asks a running task to stop", async () => {
+    const fake = new FakeApi();
+    fake.addTask({ taskId: TASK, status: "RUNNING" });
+
+    const { code, stdout } = await cli(["cancel", TASK], fake.fetch);
+
+    expect(stdout).toBe(`Cancel requested: ${TASK} stops at its next turn (it is RUNNING).\n`);
+    expect(code).toBe(0);
+  });
+
+  it("says plainly that a task is already cancelled, and exits 0", async () => {
+    const fake = new FakeApi();
+    fake.addTask({ taskId: TASK, status: "SUBMITTED" });
+    await cli(["cancel", TASK], fake.fetch);
+
+    const again = await cli(["cancel", TASK], fake.fetch);
+
+    expect(again.stdout).toBe(`Task ${TASK} is already CANCELLED.\n`);
+    expect(again.stderr).toBe("");
+    expect(again.code).toBe(0);
+  });
+
+  it("prints the task it left alone in json mode", async () => {
+    const fake = new FakeApi();
+    fake.addTask({ taskId: TASK, status: "CANCELLED" });
+
+    const { code, stdout } = await cli(["cancel", TASK, "--output", "json"], fake.fetch);
+
+    expect(JSON.parse(stdout)).toMatchObject({ task: { taskId: TASK, status: "CANCELLED" } });
+    expect(code).toBe(0);
+  });
+
+  it("says a task that ended otherwise has nothing to cancel, and exits 1", async () => {
+    const fake = new FakeApi();
+    fake.addTask({ taskId: TASK, status: "COMPLETED" });
+
+    const { code, stdout, stderr } = await cli(["cancel", TASK], fake.fetch);
+
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`Task ${TASK} already ended COMPLETED; there is nothing to cancel.\n`);
+    expect(code).toBe(1);
+  });
+});
+
+describe("conveyor --version", () => {
+  it("prints the CLI package's version", async () => {
+    const stdout: string[] = [];
+
+    const code = await main(["--version"], {
+      stdout: (t) => stdout.push(t),
+      stderr: () => {},
+      env: {},
+      cwd: "/",
+    });
+
+    expect(stdout.join("")).toBe(`conveyor ${pkg.version}\n`);
+    expect(code).toBe(0);
   });
 });
 
@@ -407,7 +473,37 @@ describe("failures", () => {
   it("exits 2 on bad usage and points at the command's help", async () => {
     const { code, stderr } = await cli(["status"], new FakeApi().fetch);
 
-    expect(stderr).toBe("conveyor: status takes one task id\nSee `conveyor status --help`.\n");
+    expect(stderr).toBe("conveyor: status takes one task id\nSee `pnpm conveyor status --help`.\n");
+    expect(code).toBe(2);
+  });
+
+  it("answers a misspelled command or flag with what was probably meant", async () => {
+    const command = await cli(["lst"], new FakeApi().fetch);
+    const flag = await cli(["list", "--limt", "5"], new FakeApi().fetch);
+
+    expect(command.stderr).toBe(
+      'conveyor: Unknown command "lst". Did you mean "list"?\nSee `pnpm conveyor --help`.\n',
+    );
+    expect(flag.stderr).toBe(
+      "conveyor: Unknown flag --limt. Did you mean --limit?\nSee `pnpm conveyor list --help`.\n",
+    );
+    expect([command.code, flag.code]).toEqual([2, 2]);
+  });
+
+  it("refuses an empty --token instead of falling back to the stored one", async () => {
+    const fake = new FakeApi();
+    const stderr: string[] = [];
+
+    const code = await main(["list", "--api-url", "http://api.test", "--token", ""], {
+      stdout: () => {},
+      stderr: (text) => stderr.push(text),
+      env: { CONVEYOR_TOKEN: fake.token },
+      cwd: "/",
+      fetch: fake.fetch,
+    });
+
+    expect(stderr.join("")).toContain("conveyor: --token is empty");
+    expect(fake.requests).toHaveLength(0);
     expect(code).toBe(2);
   });
 

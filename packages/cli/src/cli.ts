@@ -1,11 +1,12 @@
 import type { WebSocketConstructor } from "@conveyor/client";
 import { WebSocket } from "ws";
+import pkg from "../package.json" with { type: "json" };
 import { parseInvocation, UsageError } from "./args.ts";
 import { ApiError, createApi, type Fetch, NetworkError } from "./client.ts";
 import { execute } from "./commands.ts";
 import { readLocalComment } from "./comment.ts";
 import { ConfigError, resolveConnection } from "./config.ts";
-import { usage } from "./help.ts";
+import { CONVEYOR, usage } from "./help.ts";
 import { createOutput } from "./output.ts";
 
 /** Everything the CLI touches outside itself, so tests and scripts can drive it in-process. */
@@ -43,12 +44,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     // A bare `conveyor` gets the overview; anything else gets the mistake and where to look.
-    const hint = error.command ? `conveyor ${error.command} --help` : "conveyor --help";
+    const hint = error.command ? `${CONVEYOR} ${error.command} --help` : `${CONVEYOR} --help`;
     io.stderr(argv.length === 0 ? usage() : `conveyor: ${error.message}\nSee \`${hint}\`.\n`);
     return 2;
   }
   if (inv.command === "help") {
     io.stdout(usage(inv.topic));
+    return 0;
+  }
+  if (inv.command === "version") {
+    io.stdout(`conveyor ${pkg.version}\n`);
     return 0;
   }
 

@@ -1,8 +1,9 @@
 import type { WebSocketConstructor } from "@conveyor/client";
-import type { Invocation } from "./args.ts";
-import type { Api, EventWire, TaskStatus, TaskWire } from "./client.ts";
-import { follow } from "./follow.ts";
+import { DEFAULT_LIMIT, type Invocation } from "./args.ts";
+import { type Api, ApiError, type EventWire, type TaskStatus, type TaskWire } from "./client.ts";
+import { follow, isTerminal } from "./follow.ts";
 import { formatEvent, formatOutcome, formatSubmitted, formatTask, formatTaskTable } from "./format.ts";
+import { CONVEYOR } from "./help.ts";
 import { followLive, type LiveUpdate } from "./live.ts";
 import type { Output } from "./output.ts";
 
@@ -17,7 +18,7 @@ export interface Context {
   live?: { wsUrl: string; token: string; WebSocketImpl: WebSocketConstructor };
 }
 
-type Command = Exclude<Invocation, { command: "help" }>;
+type Command = Exclude<Invocation, { command: "help" | "version" }>;
 
 /** Runs one parsed command; the answer is the process exit code. */
 export async function execute(inv: Command, ctx: Context): Promise<number> {
@@ -32,7 +33,7 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
         return watch(ctx, task, inv.poll);
       }
       if (out.json) out.data(pretty({ task }));
-      else out.info(`${submitted}\nFollow it with: conveyor watch ${task.taskId}`);
+      else out.info(`${submitted}\nFollow it with: ${CONVEYOR} watch ${task.taskId}`);
       return 0;
     }
     case "watch": {
@@ -56,15 +57,8 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
       );
       return 0;
     }
-    case "cancel": {
-      const task = await api.cancel(inv.taskId, signal);
-      const said =
-        task.status === "CANCELLED"
-          ? `Task ${task.taskId} is CANCELLED.`
-          : `Cancel requested: ${task.taskId} stops at its next turn (it is ${task.status}).`;
-      out.data(out.json ? pretty({ task }) : said);
-      return 0;
-    }
+    case "cancel":
+      return cancel(ctx, inv.taskId);
     case "list": {
       const page = await api.list({ status: inv.status, limit: inv.limit, cursor: inv.cursor }, signal);
       if (out.json) {
@@ -73,8 +67,12 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
       }
       out.data(formatTaskTable(page.tasks, out.paint));
       if (page.nextCursor) {
-        const status = inv.status ? ` --status ${inv.status}` : "";
-        out.info(out.paint("gray", `More: conveyor list${status} --cursor ${page.nextCursor}`));
+        const flags = [
+          inv.status && `--status ${inv.status}`,
+          inv.limit !== DEFAULT_LIMIT.list && `--limit ${inv.limit}`,
+        ];
+        const next = [`${CONVEYOR} list`, ...flags, `--cursor ${page.nextCursor}`].filter(Boolean).join(" ");
+        out.info(out.paint("gray", `More: ${next}`));
       }
       return 0;
     }
@@ -120,7 +118,7 @@ async function watch(ctx: Context, task: TaskWire, poll: boolean): Promise<numbe
     if (!ctx.signal?.aborted) throw error;
     out.error(
       `\nStopped watching. Task ${task.taskId} keeps running on the server; ` +
-        `follow it again with: conveyor watch ${task.taskId}`,
+        `follow it again with: ${CONVEYOR} watch ${task.taskId}`,
     );
     return 130;
   } finally {
@@ -176,8 +174,44 @@ async function events(ctx: Context, inv: Extract<Command, { command: "events" }>
     return 0;
   }
   if (printed === 0) out.info(out.paint("gray", inv.after ? `No events after ${inv.after}.` : "No events."));
-  if (nextCursor) out.info(out.paint("gray", `Next: conveyor events ${inv.taskId} --after ${nextCursor}`));
+  if (nextCursor) {
+    const limit = inv.limit !== DEFAULT_LIMIT.events ? ` --limit ${inv.limit}` : "";
+    out.info(out.paint("gray", `Next: ${CONVEYOR} events ${inv.taskId} --after ${nextCursor}${limit}`));
+  }
   return 0;
+}
+
+/**
+ * Cancels a task. Cancelling one already CANCELLED is done, not a failure: the API
+ * answers 409 with the status it ended in, and that is what a person wants to hear.
+ */
+async function cancel(ctx: Context, taskId: string): Promise<number> {
+  const { api, out, signal } = ctx;
+  let task: TaskWire;
+  try {
+    task = await api.cancel(taskId, signal);
+  } catch (error) {
+    const ended = error instanceof ApiError && error.status === 409 ? endedAs(error.details) : undefined;
+    if (!ended) throw error;
+    const code = ended === "CANCELLED" ? 0 : 1;
+    if (out.json) out.data(pretty({ task: await api.task(taskId, signal) }));
+    if (code === 0) out.info(`Task ${taskId} is already CANCELLED.`);
+    else out.error(`Task ${taskId} already ended ${ended}; there is nothing to cancel.`);
+    return code;
+  }
+  const said =
+    task.status === "CANCELLED"
+      ? `Task ${task.taskId} is CANCELLED.`
+      : `Cancel requested: ${task.taskId} stops at its next turn (it is ${task.status}).`;
+  out.data(out.json ? pretty({ task }) : said);
+  return 0;
+}
+
+/** The status a 409 names when the conflict is that the task has already ended. */
+function endedAs(details: unknown): TaskStatus | undefined {
+  const { reason, status } = (details ?? {}) as { reason?: unknown; status?: unknown };
+  if (reason !== "task.terminal" || typeof status !== "string") return undefined;
+  return isTerminal(status as TaskStatus) ? (status as TaskStatus) : undefined;
 }
 
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);

@@ -77,7 +77,9 @@ export class FakeApi {
   readonly fetch: Fetch = async (input, init) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
-    const body = request.method === "POST" ? await request.json() : undefined;
+    // A cancel is a POST without a body.
+    const text = request.method === "POST" ? await request.text() : "";
+    const body = text ? JSON.parse(text) : undefined;
     const recorded = { method: request.method, path: url.pathname, query: url.searchParams };
     this.beforeRequest?.(recorded);
     this.requests.push({ ...recorded, headers: request.headers, body });
@@ -93,6 +95,7 @@ export class FakeApi {
     const task = this.tasks.get(taskId);
     if (!task) return error(404, "NOT_FOUND", `task ${taskId} not found`);
     if (!sub) return json(200, { task });
+    if (sub === "cancel" && request.method === "POST") return this.cancel(task);
     return this.page(task, url.searchParams);
   };
 
@@ -112,6 +115,20 @@ export class FakeApi {
     if (key) this.idempotency.set(key, taskId);
     this.commit(taskId, FakeApi.id(Date.now(), 0), "task.submitted", { status: "SUBMITTED" });
     return json(201, { task });
+  }
+
+  /** As the server: not started yet is cancelled at once, running is asked to stop, ended is a 409 with its status. */
+  private cancel(task: TaskWire) {
+    if (isTerminal(task.status)) {
+      return error(409, "CONFLICT", `Task is already ${task.status}`, {
+        reason: "task.terminal",
+        status: task.status,
+      });
+    }
+    if (task.status === "RUNNING") return json(202, { task });
+    const cancelled = { ...task, status: "CANCELLED" as const };
+    this.tasks.set(task.taskId, cancelled);
+    return json(202, { task: cancelled });
   }
 
   private list(query: URLSearchParams) {
@@ -137,4 +154,5 @@ export class FakeApi {
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-const error = (status: number, code: string, message: string) => json(status, { error: { code, message } });
+const error = (status: number, code: string, message: string, details?: unknown) =>
+  json(status, { error: { code, message, ...(details === undefined ? {} : { details }) } });

@@ -83,6 +83,17 @@ describe("formatEvent", () => {
       /nudge +received: use pnpm$/,
     ],
     ["cancel.requested", event("cancel.requested", {}), /cancel +requested$/],
+    ["task.submitted", event("task.submitted", { status: "SUBMITTED" }), /submitted +waiting for an agent$/],
+    [
+      "nudge.acknowledged",
+      event("nudge.acknowledged", { nudgeId: "n1", message: "use pnpm" }),
+      /nudge +acknowledged by the agent: use pnpm$/,
+    ],
+    [
+      "nudge.expired",
+      event("nudge.expired", { nudgeId: "n2" }),
+      /nudge +expired before the agent read it: n2$/,
+    ],
   ] as const)("shows %s", (_, input, expected) => {
     expect(formatEvent(input, plain)).toMatch(expected);
   });
@@ -143,6 +154,7 @@ describe("formatTask", () => {
     expect(text).toContain("status   QUEUED (position 2 in queue)");
     expect(text).toContain("repo     acme/app (PR #12)");
     expect(text).toContain("options  turns=3");
+    expect(text).toContain("turns    0 of 100 max");
     expect(text).not.toContain("error");
     expect(text).not.toContain("finished");
   });
@@ -167,25 +179,41 @@ describe("formatTaskTable", () => {
 describe("formatSubmitted", () => {
   it("gives a queued task's place", () => {
     expect(formatSubmitted(task({ status: "QUEUED", queuePosition: 4 }), false, plain)).toBe(
-      `Submitted ${TASK_ID} to acme/app: QUEUED at position 4`,
+      `Submitted ${TASK_ID} to acme/app; queued at position 4.`,
     );
   });
 
   it("says when an Idempotency-Key found the earlier task", () => {
     expect(formatSubmitted(task({ status: "RUNNING" }), true, plain)).toBe(
-      `Already submitted with this Idempotency-Key: ${TASK_ID} to acme/app: RUNNING`,
+      `Already submitted with this Idempotency-Key: ${TASK_ID} to acme/app; it is RUNNING.`,
+    );
+  });
+
+  it("says it was submitted once, without repeating the status", () => {
+    expect(formatSubmitted(task({ status: "SUBMITTED" }), false, plain)).toBe(
+      `Submitted ${TASK_ID} to acme/app.`,
     );
   });
 });
 
 describe("amounts", () => {
   it.each([
-    [0.42, "$0.42"],
+    [0.42, "$0.4200"],
     [1.5, "$1.50"],
     [0.0132, "$0.0132"],
+    [0.009, "$0.0090"],
     [0, "$0.00"],
+    [12.3456, "$12.35"],
   ])("shows %d as %s", (costUsd, shown) => {
-    expect(formatOutcome(task({ status: "CANCELLED", costUsd }), plain)).toContain(shown);
+    expect(formatOutcome(task({ status: "CANCELLED", costUsd }), plain)).toContain(`(0 turns, ${shown})`);
+  });
+
+  it("writes every amount one way: a turn's cost, a task's spend and its budget", () => {
+    const cost = formatEvent(event("agent.cost", { costUsd: 0.009, inputTokens: 1, outputTokens: 1 }), plain);
+    const status = formatTask(task({ costUsd: 0.0084, maxBudgetUsd: 10 }), plain);
+
+    expect(cost).toContain("$0.0090 ·");
+    expect(status).toContain("cost     $0.0084 of $10.00 budget");
   });
 });
 

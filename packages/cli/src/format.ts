@@ -42,11 +42,7 @@ export function formatEvent(event: EventWire, paint: Paint): string {
   switch (typed.type) {
     case "task.submitted": {
       const { status: to, queuePosition } = typed.data;
-      return line(
-        "submitted",
-        to === "QUEUED" ? `queued at position ${queuePosition ?? "?"}` : status(to, paint),
-        "bold",
-      );
+      return line("submitted", to === "QUEUED" ? queued(queuePosition) : "waiting for an agent", "bold");
     }
     case "task.status": {
       const { from, to, reason } = typed.data;
@@ -93,15 +89,12 @@ export function formatEvent(event: EventWire, paint: Paint): string {
         "red",
       );
     case "nudge.received":
-      return line(
-        "nudge",
-        typed.data.message ? `received: ${clip(typed.data.message, 200)}` : "received",
-        "yellow",
-      );
+      return line("nudge", `received: ${nudge(typed.data)}`, "yellow");
+    // A task may take many nudges: each line says which one.
     case "nudge.acknowledged":
-      return line("nudge", "acknowledged by the agent", "yellow");
+      return line("nudge", `acknowledged by the agent: ${nudge(typed.data)}`, "yellow");
     case "nudge.expired":
-      return line("nudge", "expired before the agent read it", "yellow");
+      return line("nudge", `expired before the agent read it: ${nudge(typed.data)}`, "yellow");
     case "cancel.requested":
       return line("cancel", typed.data.by ? `requested by ${typed.data.by}` : "requested", "yellow");
     case "approval.requested":
@@ -130,8 +123,8 @@ export function formatTask(task: TaskWire, paint: Paint): string {
     ],
     ["repo", target ? `${task.repo} (${target})` : task.repo],
     ["task", task.description],
-    ["turns", `${task.turns} of ${task.maxTurns}`],
-    ["cost", `${usd(task.costUsd)} of ${usd(task.maxBudgetUsd)}`],
+    ["turns", `${task.turns} of ${task.maxTurns} max`],
+    ["cost", `${usd(task.costUsd)} of ${usd(task.maxBudgetUsd)} budget`],
     ["options", options.length ? options.map(([k, v]) => `${k}=${v}`).join(" ") : undefined],
     ["source", task.source],
     ["created", when(task.createdAt)],
@@ -169,10 +162,16 @@ export function formatTaskTable(tasks: TaskWire[], paint: Paint): string {
 
 /** The first line a person sees after submitting; a replayed Idempotency-Key found an earlier task. */
 export function formatSubmitted(task: TaskWire, replayed: boolean, paint: Paint): string {
-  const queued = task.status === "QUEUED" ? ` at position ${task.queuePosition ?? "?"}` : "";
   const what = replayed ? "Already submitted with this Idempotency-Key:" : "Submitted";
-  return `${what} ${paint("bold", task.taskId)} to ${task.repo}: ${status(task.status, paint)}${queued}`;
+  const where = `${what} ${paint("bold", task.taskId)} to ${task.repo}`;
+  // Fresh, it waits for an agent (SUBMITTED) or for a free slot (QUEUED); replayed, it may be anywhere.
+  if (task.status === "QUEUED") return `${where}; ${queued(task.queuePosition)}.`;
+  if (replayed) return `${where}; it is ${status(task.status, paint)}.`;
+  return `${where}.`;
 }
+
+/** Over the user's concurrency limit, the task waits for a slot in line. */
+const queued = (position: number | undefined) => `queued at position ${position ?? "?"}`;
 
 /** How a followed task ended. */
 export function formatOutcome(task: TaskWire, paint: Paint): string {
@@ -205,8 +204,14 @@ export function clip(text: string, max: number): string {
 }
 
 const compact = (value: unknown) => (typeof value === "string" ? value : (JSON.stringify(value) ?? ""));
-/** Cents, or more digits when a single turn costs a fraction of a cent. */
-const usd = (amount: number) => `$${amount.toFixed(4).replace(/(\.\d\d\d*?)0+$/, "$1")}`;
+/**
+ * Dollars the way the GitHub status comment writes them: four decimals under $1, where a
+ * turn costs a fraction of a cent, else two. Every amount the CLI prints goes through here.
+ */
+const usd = (amount: number) => `$${amount.toFixed(amount > 0 && amount < 1 ? 4 : 2)}`;
+/** Which nudge: its message (a preview), else its id. */
+const nudge = (data: { nudgeId: string; message?: string }) =>
+  data.message ? clip(data.message, 120) : data.nudgeId;
 const count = (n: number) => n.toLocaleString("en-US");
 /** Local wall-clock time of an ISO instant. */
 const clock = (iso: string) => new Date(iso).toTimeString().slice(0, 8);

@@ -1,12 +1,16 @@
 import type { Command } from "./args.ts";
 
+/** How the CLI is called from the repository's root; every command it suggests starts so. */
+export const CONVEYOR = "pnpm conveyor";
+
 const GLOBAL = `Global flags:
   --api-url URL        API to talk to (env CONVEYOR_API_URL, else .conveyor/local.json)
   --token TOKEN        bearer token (env CONVEYOR_TOKEN, else .conveyor/local.json)
   --ws-url URL         WebSocket API for live events (env CONVEYOR_WS_URL, else
                        .conveyor/local.json when the API URL comes from there too)
   --output text|json   json: machine-readable stdout, messages on stderr
-  -h, --help           show help`;
+  -h, --help           show help
+  --version            print the CLI's version`;
 
 const SUBMIT_FLAGS = `  --repo owner/name    repository to work on (required)
   --pr N               pull request to work on
@@ -22,7 +26,7 @@ const FOLLOWING = `Events arrive live over the WebSocket when a WebSocket URL is
 one, or when the socket cannot be opened, they are polled over HTTP instead.`;
 
 const TOPICS: Record<Command, string> = {
-  run: `Usage: conveyor run "<description>" --repo owner/name [flags]
+  run: `Usage: ${CONVEYOR} run "<description>" --repo owner/name [flags]
 
 Submits a task and follows it, printing the agent's turns, tool calls, milestones,
 costs and status changes. Exits 0 when the task completes, 1 otherwise, 130 on
@@ -32,42 +36,44 @@ ${FOLLOWING}
 
 ${SUBMIT_FLAGS}
 ${FOLLOW_FLAGS}`,
-  submit: `Usage: conveyor submit "<description>" --repo owner/name [flags]
+  submit: `Usage: ${CONVEYOR} submit "<description>" --repo owner/name [flags]
 
 Submits a task and prints it without following.
 
 ${SUBMIT_FLAGS}`,
-  status: `Usage: conveyor status <taskId> [--comment]
+  status: `Usage: ${CONVEYOR} status <taskId> [--comment]
 
 Prints a task: status, progress, cost, result or error.
 
   --comment            print the task's GitHub status comment as the local stack
                        rendered it (tasks on a PR or issue, no GITHUB_TOKEN)`,
-  events: `Usage: conveyor events <taskId> [--after EVENT_ID] [--limit N] [--all]
+  events: `Usage: ${CONVEYOR} events <taskId> [--after EVENT_ID] [--limit N] [--all]
 
 Prints one page of a task's events, oldest first.
 
   --after EVENT_ID     only events after this one
   --limit N            page size, 1..100 (default 50)
   --all                page through to the latest event`,
-  list: `Usage: conveyor list [--status S] [--limit N] [--cursor C]
+  list: `Usage: ${CONVEYOR} list [--status S] [--limit N] [--cursor C]
 
 Lists your tasks, newest first.
 
   --status S           only tasks in this status (e.g. running, completed)
   --limit N            page size, 1..100 (default 20)
   --cursor C           the next page, as printed after the previous one`,
-  nudge: `Usage: conveyor nudge <taskId> "<message>"
+  nudge: `Usage: ${CONVEYOR} nudge <taskId> "<message>"
 
 Steers a running agent: the message (1..2000 characters) is taken at its next turn
 and shows in that turn. A task takes at most 10 nudges a minute, 20 waiting at once;
 nudges still waiting when the task ends expire, each with an event.`,
-  cancel: `Usage: conveyor cancel <taskId>
+  cancel: `Usage: ${CONVEYOR} cancel <taskId>
 
 Cancels a task. One that has not started is cancelled at once and never runs; a
 running agent stops at its next turn (and is stopped for it after a grace period).
-Cancelling again is harmless; a finished task is a conflict.`,
-  watch: `Usage: conveyor watch <taskId> [--poll]
+Cancelling again is harmless: it says the task is already CANCELLED and exits 0.
+A task that ended otherwise (completed, failed, timed out) is left as it was; that
+exits 1.`,
+  watch: `Usage: ${CONVEYOR} watch <taskId> [--poll]
 
 Follows an existing task until it ends, like run. Ctrl-C stops watching only.
 
@@ -81,7 +87,7 @@ export function usage(topic?: Command): string {
   if (topic) return `${TOPICS[topic]}\n\n${GLOBAL}\n`;
   return `conveyor: submit and follow background agent tasks
 
-Usage: conveyor <command> [flags]
+Usage: ${CONVEYOR} <command> [flags]
 
 Commands:
   run "<description>" --repo owner/name   submit a task and follow it to the end
@@ -95,6 +101,6 @@ Commands:
 
 ${GLOBAL}
 
-Run \`conveyor <command> --help\` for a command's flags.
+Run \`${CONVEYOR} <command> --help\` for a command's flags.
 `;
 }

@@ -171,8 +171,8 @@ describe("StatusComment.render", () => {
     expect(text).toContain("RUNNING");
     expect(text).toContain("acme/api, pull request 42");
     expect(text).toContain("pull request opened");
-    expect(text).toContain("7 / 100");
-    expect(text).toContain("$0.1234 / $10.00");
+    expect(text).toContain("7 of 100 max");
+    expect(text).toContain("$0.1234 of $10.00 budget");
     expect(text).toContain("plan: Plan in 5 turns");
     expect(text).toContain("also update the docs");
     expect(text).toContain("Fix the flaky test");

@@ -144,8 +144,8 @@ export function markdown(view: StatusView): string {
     ["Working on", `${inline(view.repo, 140)}${view.on ? `, ${view.on.kind} ${view.on.number}` : ""}`],
   ];
   if (view.step) rows.push(["Current step", inline(view.step, 200)]);
-  rows.push(["Turns", `${view.turns} / ${view.maxTurns}`]);
-  rows.push(["Cost", `${money(view.costUsd)} / ${money(view.maxBudgetUsd)}`]);
+  rows.push(["Turns", `${view.turns} of ${view.maxTurns} max`]);
+  rows.push(["Cost", `${money(view.costUsd)} of ${money(view.maxBudgetUsd)} budget`]);
   if (view.prUrl) rows.push(["Pull request opened", link(cap(view.prUrl, 120), view.prUrl)]);
 
   const head = [
@@ -186,13 +186,13 @@ export function markdown(view: StatusView): string {
   const foot = terminal
     ? ["<sub>Conveyor kept this comment up to date while the task ran.</sub>"]
     : [
-        `<sub>Steer it from the CLI: \`conveyor nudge ${id} "…"\` · \`conveyor cancel ${id}\` · \`conveyor watch ${id}\`. Conveyor edits this comment in place as the task runs.</sub>`,
+        `<sub>Steer it from the CLI: \`pnpm conveyor nudge ${id} "…"\` · \`pnpm conveyor cancel ${id}\` · \`pnpm conveyor watch ${id}\`. Conveyor edits this comment in place as the task runs.</sub>`,
       ];
   return assemble(head, sections, foot);
 }
 
 const NOTE = (id: string) =>
-  `_This comment was cut to stay under GitHub's 65,536-character limit; \`conveyor events ${id}\` has everything._`;
+  `_This comment was cut to stay under GitHub's 65,536-character limit; \`pnpm conveyor events ${id}\` has everything._`;
 
 /** Joins the parts; while too long, drops list items from the oldest, then cuts at a line with a visible note. */
 function assemble(head: string[], sections: string[][], foot: string[]): string {

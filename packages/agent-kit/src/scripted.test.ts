@@ -1,0 +1,65 @@
+import type { Task } from "@conveyor/core/task";
+import { describe, expect, it } from "vitest";
+import type { Progress } from "./progress.ts";
+import type { AgentContext } from "./run.ts";
+import { scripted } from "./scripted.ts";
+
+/** Runs the scripted brain on a task of `turns` turns, recording the milestones it writes. */
+async function run(turns: number, maxTurns = 100) {
+  const milestones: string[] = [];
+  const progress = {
+    milestone: async (name: string, detail?: string) => void milestones.push(`${name}: ${detail}`),
+    turn: async () => {},
+    toolCall: async () => "call",
+    toolResult: async () => {},
+    cost: async () => {},
+  } as unknown as Progress;
+  const task: Task.Info = {
+    taskId: "01J00000000000000000000000",
+    tenantId: "t",
+    userId: "u",
+    status: "RUNNING",
+    version: 1,
+    rev: 1,
+    repo: "acme/api",
+    description: "add a health check",
+    maxTurns,
+    maxBudgetUsd: 10,
+    options: { turns, stepMs: 0 },
+    source: "cli",
+    runtimeSessionId: "conveyor-task-01J00000000000000000000000",
+    turns: 0,
+    costUsd: 0,
+    createdAt: 0,
+    updatedAt: 0,
+  };
+  const ctx: AgentContext = {
+    task,
+    progress,
+    signal: new AbortController().signal,
+    nudges: { take: async () => [] },
+    log: () => {},
+  };
+  return { result: await scripted()(ctx).catch((error: Error) => error), milestones };
+}
+
+describe("the scripted brain's words", () => {
+  it("counts one turn as one turn", async () => {
+    const { result, milestones } = await run(1);
+
+    expect(result).toMatchObject({ summary: "Done: add a health check (1 turn)" });
+    expect(milestones[0]).toBe('plan: Plan for "add a health check" in 1 turn');
+  });
+
+  it("counts several turns as turns", async () => {
+    const { result } = await run(3);
+
+    expect(result).toMatchObject({ summary: "Done: add a health check (3 turns)" });
+  });
+
+  it("names a limit of one turn in the singular", async () => {
+    const { result } = await run(2, 1);
+
+    expect(result).toMatchObject({ reason: "max_turns", message: "Reached the task's limit of 1 turn" });
+  });
+});
