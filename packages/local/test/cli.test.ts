@@ -201,6 +201,36 @@ describe("conveyor CLI against the local stack", () => {
     expect(res.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("cancel ends a task, and cancelling it again says so and exits 0", async () => {
+    const submitted = await conveyor(
+      stack,
+      "submit",
+      "cancel me",
+      "--repo",
+      "acme/api",
+      "--option",
+      "stepMs=60000",
+      "--output",
+      "json",
+    );
+    const { taskId } = JSON.parse(submitted.stdout).task;
+    const first = await conveyor(stack, "cancel", taskId);
+    expect(first.code, first.stderr).toBe(0);
+    // A running agent stops at its next boundary: wait for the end it reaches.
+    let status = "";
+    for (let i = 0; i < 200 && status !== "CANCELLED"; i++) {
+      status = JSON.parse((await conveyor(stack, "status", taskId, "--output", "json")).stdout).task.status;
+      if (status !== "CANCELLED") await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe("CANCELLED");
+
+    const again = await conveyor(stack, "cancel", taskId);
+
+    expect(again.stdout).toBe(`Task ${taskId} is already CANCELLED.\n`);
+    expect(again.stderr).toBe("");
+    expect(again.code).toBe(0);
+  });
+
   it("the README's command gives pure NDJSON on stdout, and failures nothing but the CLI's words", async () => {
     const run = await shell(
       stack,
