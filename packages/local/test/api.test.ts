@@ -76,7 +76,7 @@ describe("HTTP API", () => {
         400,
         "VALIDATION_ERROR",
       ],
-      ["a body over 64 KB", { repo: "acme/api", description: "x".repeat(70_000) }, 413, "VALIDATION_ERROR"],
+      ["a body over 64 KB", { repo: "acme/api", description: "x".repeat(70_000) }, 413, "PAYLOAD_TOO_LARGE"],
     ];
     it.each(cases)("%s", async (_, body, status, code) => {
       const res = await api.submit(body);
