@@ -7,5 +7,5 @@ export {
   type Brain,
   runTask,
 } from "./run.ts";
-export { ScriptedOptions, scripted } from "./scripted.ts";
+export { scripted } from "./scripted.ts";
 export { type AgentServer, serveAgent } from "./server.ts";

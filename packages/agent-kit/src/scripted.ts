@@ -1,18 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { AgentOptions } from "@conveyor/core/agent/options";
 import * as v from "valibot";
 import { AgentCancelled, AgentFailure, type Brain } from "./run.ts";
-
-/** The task options the scripted brain honours (anything else in `options` is ignored). */
-export const ScriptedOptions = v.object({
-  turns: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)), 5),
-  stepMs: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(60_000)), 200),
-  failAtTurn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-  crashAtTurn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-  /** Play a misbehaving agent: keep going when cancelled (the reconciler must force it). */
-  ignoreCancel: v.optional(v.boolean(), false),
-  /** Play an agent that never reads its inbox (its nudges expire with the task). */
-  ignoreNudges: v.optional(v.boolean(), false),
-});
 
 const TOOLS = ["read_file", "search_code", "edit_file", "run_tests"] as const;
 
@@ -25,7 +14,7 @@ const TOOLS = ["read_file", "search_code", "edit_file", "run_tests"] as const;
 export const scripted =
   (hooks: { crash?: () => never } = {}): Brain =>
   async ({ task, progress, signal, nudges }) => {
-    const opts = v.parse(ScriptedOptions, task.options ?? {});
+    const opts = v.parse(AgentOptions.Scripted, task.options ?? {});
     const crash = hooks.crash ?? (() => process.kill(process.pid, "SIGKILL") as never);
     const subject = task.description.split("\n")[0]!.slice(0, 80);
     const turns = Math.min(opts.turns, task.maxTurns);

@@ -1,17 +1,9 @@
+import { ERROR_CODES } from "@conveyor/core/error";
 import { EventId, TaskEvent } from "@conveyor/core/event";
 import type { ClientMessage, ErrorCode, ServerFrame } from "@conveyor/core/realtime/protocol";
 import * as v from "valibot";
 
 export type { ClientMessage, ErrorCode, ServerFrame };
-
-// `satisfies` keeps this list in step with core's: a code added there fails to compile here.
-const ERROR_CODES = Object.keys({
-  VALIDATION_ERROR: true,
-  NOT_FOUND: true,
-  UNAUTHORIZED: true,
-  RATE_LIMITED: true,
-  INTERNAL: true,
-} satisfies Record<ErrorCode, true>) as ErrorCode[];
 
 const TaskId = v.pipe(v.string(), v.minLength(1));
 

@@ -1,6 +1,7 @@
 import { Actor } from "@conveyor/core/actor";
 import { Auth } from "@conveyor/core/auth";
 import type { Core } from "@conveyor/core/core";
+import { VisibleError } from "@conveyor/core/error";
 import { TaskEvent } from "@conveyor/core/event";
 import { DeliveryError, type Dispatcher, Fanout, type FanoutRecord } from "@conveyor/core/fanout";
 import { type PushResult, Realtime, type RealtimePusher, type ServerFrame } from "@conveyor/core/realtime";
@@ -62,6 +63,38 @@ describe("Realtime and fan-out", () => {
       "VALIDATION_ERROR",
       "VALIDATION_ERROR",
     ]);
+  });
+
+  it("says what is wrong with a message in words naming the field", async () => {
+    await Realtime.connect(core, "c-words", token);
+    await Realtime.handle(core, "c-words", JSON.stringify({ action: "dance" }));
+    await Realtime.handle(core, "c-words", JSON.stringify({ action: "subscribe" }));
+    await Realtime.handle(core, "c-words", JSON.stringify({ action: "ping", extra: 1 }));
+    expect(framesOf("c-words")).toEqual([
+      {
+        type: "error",
+        code: "VALIDATION_ERROR",
+        message: 'action: must be one of "subscribe", "unsubscribe", "ping"',
+      },
+      {
+        type: "error",
+        code: "VALIDATION_ERROR",
+        message: "taskId: is required; must be text of 1 to 64 characters",
+      },
+      { type: "error", code: "VALIDATION_ERROR", message: "extra: not a known field (allowed: action)" },
+    ]);
+  });
+
+  it("reports quota and rate-limit errors with their own codes, as HTTP does", () => {
+    const quota = new VisibleError("quota", "quota.queued_limit", "too many queued");
+    const rate = new VisibleError("rate_limit", "nudge.rate", "slow down");
+    expect(Realtime.errorFrame(quota, "t1")).toEqual({
+      type: "error",
+      code: "QUOTA_EXCEEDED",
+      message: "too many queued",
+      taskId: "t1",
+    });
+    expect(Realtime.errorFrame(rate)).toEqual({ type: "error", code: "RATE_LIMITED", message: "slow down" });
   });
 
   it("refuses to subscribe to someone else's task with NOT_FOUND", async () => {

@@ -76,7 +76,7 @@ describe("HTTP API", () => {
         400,
         "VALIDATION_ERROR",
       ],
-      ["a body over 64 KB", { repo: "acme/api", description: "x".repeat(70_000) }, 413, "VALIDATION_ERROR"],
+      ["a body over 64 KB", { repo: "acme/api", description: "x".repeat(70_000) }, 413, "PAYLOAD_TOO_LARGE"],
     ];
     it.each(cases)("%s", async (_, body, status, code) => {
       const res = await api.submit(body);
@@ -164,6 +164,100 @@ describe("HTTP API", () => {
         if (res.status >= 400) expect(CODES).toContain(res.body.error.code);
       }
       expect(statuses.get(400)).toBeGreaterThan(100);
+    });
+  });
+
+  describe("words, media types, methods and browsers", () => {
+    it("says which field is wrong and what it should be", async () => {
+      const unknown = await api.submit({ repo: "acme/api", description: "x", admin: true });
+      expect(unknown.body.error.message).toBe(
+        "admin: not a known field (allowed: repo, description, prNumber, issueNumber, maxTurns, maxBudgetUsd, options)",
+      );
+      const turns = await api.submit({ repo: "acme/api", description: "x", maxTurns: 501 });
+      expect(turns.body.error.message).toBe("maxTurns: must be a whole number from 1 to 500");
+      const limit = await api.call("GET", "/v1/tasks?limit=abc");
+      expect(limit.status).toBe(400);
+      expect(limit.body.error.message).toBe("limit: must be a whole number from 1 to 100");
+    });
+
+    it("refuses task options the brain cannot take at submit, naming the option", async () => {
+      const turns = await api.submit({ repo: "acme/api", description: "x", options: { turns: "abc" } });
+      expect(turns.status).toBe(400);
+      expect(turns.body.error).toMatchObject({
+        code: "VALIDATION_ERROR",
+        message: "options.turns: must be a whole number from 1 to 500",
+      });
+      const unknown = await api.submit({ repo: "acme/api", description: "x", options: { turnz: 3 } });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error.message).toBe(
+        "options.turnz: not an option of the scripted brain (allowed: brain, turns, stepMs, failAtTurn, crashAtTurn, ignoreCancel, ignoreNudges)",
+      );
+      const claude = await api.submit({
+        repo: "acme/api",
+        description: "x",
+        options: { brain: "claude", branch: "bad branch" },
+      });
+      expect(claude.status).toBe(400);
+      expect(claude.body.error.message).toMatch(/^options\.branch: must be a valid git branch name/);
+    });
+
+    it("answers a body that is not declared JSON with 415, not as a missing repo", async () => {
+      const body = JSON.stringify({ repo: "acme/api", description: "x" });
+      const res = await api.call("POST", "/v1/tasks", body, { "content-type": "text/plain" });
+      expect(res.status).toBe(415);
+      expect(res.body.error.code).toBe("VALIDATION_ERROR");
+      expect(res.body.error.message).toContain("Content-Type: application/json");
+    });
+
+    it("answers a wrong method on a known path with 405 and Allow", async () => {
+      const res = await api.call("DELETE", "/v1/tasks/01M80A6R8REXYA6GNV4VJ8FN8P");
+      expect(res.status).toBe(405);
+      expect(res.body.error.code).toBe("VALIDATION_ERROR");
+      const raw = await fetch(`${stack.apiUrl}/v1/tasks`, { method: "PUT" });
+      expect(raw.status).toBe(405);
+      expect(raw.headers.get("allow")).toBe("GET, HEAD, POST");
+    });
+
+    it("answers a CORS preflight with 204 and lets another origin read answers", async () => {
+      const origin = "http://localhost:5173";
+      const preflight = await fetch(`${stack.apiUrl}/v1/tasks`, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,content-type,idempotency-key",
+        },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+      expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
+        "idempotency-key",
+      );
+      const list = await fetch(`${stack.apiUrl}/v1/tasks`, {
+        headers: { origin, authorization: `Bearer ${stack.token}` },
+      });
+      expect(list.status).toBe(200);
+      expect(list.headers.get("access-control-allow-origin")).toBe("*");
+    });
+
+    it("pages a task's events and ends the cursor once the task has ended and is read", async () => {
+      const { body } = await api.submit({
+        repo: "acme/api",
+        description: "paging",
+        options: { turns: 1, stepMs: 0 },
+      });
+      const taskId = body.task.taskId;
+      await api.waitFor(taskId, ["COMPLETED"]);
+      const all = await api.allEvents(taskId);
+      expect(all.length).toBeGreaterThan(2);
+      const first = await api.events(taskId, "?limit=2");
+      expect(first.body.events.map((e: { eventId: string }) => e.eventId)).toEqual(
+        all.slice(0, 2).map((e) => e.eventId),
+      );
+      expect(first.body.nextCursor).toBe(all[1].eventId);
+      const rest = await api.events(taskId, `?after=${first.body.nextCursor}&limit=100`);
+      expect(rest.body.events).toHaveLength(all.length - 2);
+      expect(rest.body.nextCursor).toBeUndefined();
     });
   });
 

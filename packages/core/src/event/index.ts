@@ -105,6 +105,39 @@ export namespace TaskEvent {
     return result.data.map(serialize);
   }
 
+  /** The query of `GET /v1/tasks/{id}/events`: a query string gives text, code gives numbers. */
+  export const PageInput = v.object({
+    after: v.optional(EventId),
+    limit: v.optional(
+      v.pipe(
+        v.union(
+          [v.number(), v.pipe(v.string(), v.regex(/^\d+$/), v.toNumber())],
+          "must be a whole number from 1 to 100",
+        ),
+        v.integer("must be a whole number from 1 to 100"),
+        v.minValue(1, "must be a whole number from 1 to 100"),
+        v.maxValue(100, "must be a whole number from 1 to 100"),
+      ),
+      50,
+    ),
+  });
+  export type PageInput = v.InferInput<typeof PageInput>;
+
+  /**
+   * One page of a task's events strictly after `after`, oldest first. `nextCursor` is
+   * where to resume; it is left out only when the task has ended and nothing is left.
+   */
+  export async function page(core: Core, task: { taskId: string; status: string }, raw: PageInput = {}) {
+    const { after, limit } = v.parse(PageInput, raw);
+    // One extra row says whether another page exists.
+    const rows = await list(core, task.taskId, { after, limit: limit + 1 });
+    const events = rows.slice(0, limit);
+    const more = rows.length > limit;
+    const cursor = events.at(-1)?.eventId ?? after;
+    const open = more || !isTerminalStatus(task.status);
+    return { events, nextCursor: open ? cursor : undefined };
+  }
+
   export function serialize(item: unknown): Info {
     return v.parse(Info, item);
   }

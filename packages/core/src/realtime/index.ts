@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import { Auth } from "../auth/index.ts";
 import type { Core } from "../core.ts";
-import { VisibleError } from "../error.ts";
+import { invalidInput, VisibleError, WIRE } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import { Task } from "../task/index.ts";
 import { rewind } from "../util/ulid.ts";
@@ -66,22 +66,13 @@ export namespace Realtime {
     try {
       const parsed = v.safeParse(ClientMessage, JSON.parse(body ?? ""));
       if (!parsed.success) {
-        const issue = parsed.issues[0];
-        const path = issue?.path?.map((p) => String(p.key)).join(".");
-        await send(core, connectionId, {
-          type: "error",
-          code: "VALIDATION_ERROR",
-          message: path ? `${path}: ${issue?.message}` : (issue?.message ?? "Invalid message"),
-        });
+        await send(core, connectionId, errorFrame(invalidInput(parsed.issues, ClientMessage, "message")));
         return;
       }
       message = parsed.output;
     } catch {
-      await send(core, connectionId, {
-        type: "error",
-        code: "VALIDATION_ERROR",
-        message: "Messages are JSON objects",
-      });
+      const error = new VisibleError("input", "message.not_json", "Messages are JSON objects");
+      await send(core, connectionId, errorFrame(error));
       return;
     }
     const taskId = "taskId" in message ? message.taskId : undefined;
@@ -98,20 +89,17 @@ export namespace Realtime {
       });
     } catch (error) {
       if (!(error instanceof VisibleError)) throw error;
-      const code =
-        error.kind === "not_found"
-          ? "NOT_FOUND"
-          : error.kind === "auth"
-            ? "UNAUTHORIZED"
-            : "VALIDATION_ERROR";
-      await send(core, connectionId, {
-        type: "error",
-        code,
-        message: error.message,
-        ...(taskId ? { taskId } : {}),
-      });
+      await send(core, connectionId, errorFrame(error, taskId));
     }
   }
+
+  /** A visible error as an `error` frame: its code comes from the same table as HTTP's. */
+  export const errorFrame = (error: VisibleError, taskId?: string): ServerFrame => ({
+    type: "error",
+    code: WIRE[error.kind].code,
+    message: error.message,
+    ...(taskId ? { taskId } : {}),
+  });
 
   /**
    * Stores the subscription first (so live fan-out covers everything from now on),

@@ -3,6 +3,7 @@
  * browser client. Side-effect free: importable without the AWS SDK.
  */
 import * as v from "valibot";
+import type { ErrorCode } from "../error.ts";
 import { EventId, type TaskEvent } from "../event/index.ts";
 
 /** Messages a client sends; the gateway routes on `action`. */
@@ -20,7 +21,8 @@ export const ClientMessage = v.variant("action", [
 ]);
 export type ClientMessage = v.InferOutput<typeof ClientMessage>;
 
-export type ErrorCode = "VALIDATION_ERROR" | "NOT_FOUND" | "UNAUTHORIZED" | "RATE_LIMITED" | "INTERNAL";
+/** The same codes as HTTP answers (one vocabulary, `../error.ts`). */
+export type { ErrorCode } from "../error.ts";
 
 /** Frames the server sends. */
 export type ServerFrame =

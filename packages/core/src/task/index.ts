@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createWriteTransaction } from "electrodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
+import { AgentOptions } from "../agent/options.ts";
 import type { Core } from "../core.ts";
 import { commit, isConditionFailed, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, notFound, VisibleError } from "../error.ts";
@@ -96,13 +97,7 @@ export namespace Task {
     issueNumber: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     maxTurns: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)), 100),
     maxBudgetUsd: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(100)), 10),
-    options: v.optional(
-      v.pipe(
-        v.record(v.pipe(v.string(), v.minLength(1), v.maxLength(64)), OptionValue),
-        v.check((o) => Object.keys(o).length <= 20, "at most 20 options"),
-      ),
-      {},
-    ),
+    options: v.optional(AgentOptions.Input, {}),
   });
   export type SubmitInput = v.InferInput<typeof SubmitInput>;
 

@@ -2,7 +2,7 @@ import { ConflictError, VisibleError } from "@conveyor/core/error";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { describe, expect, it, vi } from "vitest";
-import { errorResponse } from "./error.ts";
+import { errorResponse, httpError } from "./error.ts";
 
 function appThrowing(error: unknown) {
   const app = new Hono().get("/", () => {
@@ -45,7 +45,17 @@ describe("error mapping", () => {
       error: { code: string; message: string; details: { reason: string } };
     };
     expect(body.error.code).toBe("VALIDATION_ERROR");
-    expect(body.error.message).toMatch(/^repo: /);
+    expect(body.error.message).toBe("repo: must be text");
+  });
+
+  it.each([
+    [413, "request.too_large", "PAYLOAD_TOO_LARGE"],
+    [415, "request.content_type", "VALIDATION_ERROR"],
+    [405, "request.method", "VALIDATION_ERROR"],
+  ] as const)("maps an HTTP %i about the request to %s with its reason", async (status, reason, code) => {
+    const res = await appThrowing(httpError(status, reason, "about the request")).request("/");
+    expect(res.status).toBe(status);
+    expect(await res.json()).toEqual({ error: { code, message: "about the request", details: { reason } } });
   });
 
   it("answers anything else 500 INTERNAL without leaking its message", async () => {

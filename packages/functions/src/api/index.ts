@@ -1,17 +1,44 @@
 import { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
 import { bodyLimit } from "hono/body-limit";
-import { errorResponse } from "./error.ts";
+import { cors } from "hono/cors";
+import { PatternRouter } from "hono/router/pattern-router";
+import { type ErrorBody, errorResponse, httpError } from "./error.ts";
 import { requireUser, TaskApi } from "./task.ts";
 
+const MAX_BODY_BYTES = 64 * 1024;
+
 export const app = new Hono()
+  // Any origin: the API is called with a bearer token, never cookies, so CORS guards nothing here.
+  .use(
+    "*",
+    cors({
+      origin: "*",
+      allowMethods: ["GET", "HEAD", "POST"],
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
+      maxAge: 600,
+    }),
+  )
+  // Before authentication: which methods a path takes is no secret, and says more than a 401.
+  .use("*", async (c, next) => {
+    const allowed = methodsFor(c.req.path);
+    if (allowed.length === 0 || allowed.includes(c.req.method)) return next();
+    c.header("Allow", allowed.join(", "));
+    return errorResponse(
+      httpError(
+        405,
+        "request.method",
+        `${c.req.method} is not allowed on ${c.req.path} (allowed: ${allowed.join(", ")})`,
+      ),
+      c,
+    );
+  })
   .get("/health", (c) => c.json({ ok: true as const }, 200))
   .use(
     "/v1/*",
     bodyLimit({
-      maxSize: 64 * 1024,
-      onError: (c) =>
-        c.json({ error: { code: "VALIDATION_ERROR" as const, message: "Request body over 64 KB" } }, 413),
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => errorResponse(httpError(413, "request.too_large", "Request body over 64 KB"), c),
     }),
   )
   .use("/v1/*", requireUser)
@@ -19,8 +46,22 @@ export const app = new Hono()
 
 app.onError(errorResponse);
 app.notFound((c) =>
-  c.json({ error: { code: "NOT_FOUND" as const, message: `No route ${c.req.method} ${c.req.path}` } }, 404),
+  c.json<ErrorBody>({ error: { code: "NOT_FOUND", message: `No route ${c.req.method} ${c.req.path}` } }, 404),
 );
+
+let routes: PatternRouter<string> | undefined;
+/** The methods a path is routed for; none for an unknown path (middleware, on ALL, never counts). */
+function methodsFor(path: string) {
+  if (!routes) {
+    routes = new PatternRouter<string>();
+    for (const route of app.routes)
+      if (route.method !== "ALL") routes.add(route.method, route.path, route.method);
+  }
+  const router = routes;
+  return ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    .filter((method) => router.match(method, path)[0].length > 0)
+    .flatMap((method) => (method === "GET" ? ["GET", "HEAD"] : [method])); // Hono answers HEAD as GET
+}
 
 export type App = typeof app;
 

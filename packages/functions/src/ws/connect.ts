@@ -1,4 +1,4 @@
-import { VisibleError } from "@conveyor/core/error";
+import { VisibleError, WIRE } from "@conveyor/core/error";
 import { Realtime } from "@conveyor/core/realtime";
 import type { APIGatewayProxyResultV2 } from "aws-lambda";
 import { useCore } from "../config.ts";
@@ -11,8 +11,11 @@ export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyRes
     await Realtime.connect(useCore(), connectionId, event.queryStringParameters?.token);
     return { statusCode: 200 };
   } catch (error) {
-    if (error instanceof VisibleError && error.kind === "auth")
-      return { statusCode: 401, body: "Unauthorized" };
+    // Refused as HTTP answers the same error would be (a bad token is 401).
+    if (error instanceof VisibleError) {
+      const { status, code } = WIRE[error.kind];
+      return { statusCode: status, body: `${code}: ${error.message}` };
+    }
     // Never log the token: the query string is left out on purpose.
     console.error(
       JSON.stringify({ level: "error", msg: "connect failed", connectionId, error: String(error) }),

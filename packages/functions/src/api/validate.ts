@@ -1,0 +1,36 @@
+import { invalidInput } from "@conveyor/core/error";
+import { sValidator } from "@hono/standard-validator";
+import type { ValidationTargets } from "hono";
+import type * as v from "valibot";
+import { httpError } from "./error.ts";
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * Validates one part of the request against a core schema. Failures are answered 400
+ * in words naming the field (`maxTurns: must be a whole number from 1 to 500`); a body
+ * that is not declared JSON is answered 415 instead of being read as empty.
+ *
+ * @example TaskApi.post("/", validate("json", Task.SubmitInput), (c) => c.req.valid("json"))
+ */
+export function validate<Target extends keyof ValidationTargets, Schema extends v.GenericSchema>(
+  target: Target,
+  schema: Schema,
+) {
+  const subject = target === "json" ? "body" : target;
+  const check = sValidator(target, schema, (result) => {
+    if (!result.success) throw invalidInput(result.error, schema, subject);
+  });
+  if (target !== "json") return check;
+  return (async (c, next) => {
+    const mediaType = c.req.header("content-type")?.split(";")[0]?.trim() ?? "";
+    if (!JSON_MEDIA_TYPE.test(mediaType)) {
+      throw httpError(
+        415,
+        "request.content_type",
+        `Send the body as JSON with "Content-Type: application/json"${mediaType ? ` (got ${mediaType})` : ""}`,
+      );
+    }
+    return check(c, next);
+  }) as typeof check;
+}
