@@ -23,8 +23,9 @@ export interface Core {
    * lifecycle runs it after every terminal commit (task/lifecycle.ts); it is wired here, where
    * every entry point builds its Core, so no caller can miss it while the lifecycle never
    * imports steering (Nudge depends on Task, never the reverse). Steering loads on first use.
+   * It takes the Core to act with, so a copy with other ports (`{ ...core, queue }`) is honoured.
    */
-  taskEnded(taskId: string): Promise<void>;
+  taskEnded(core: Core, taskId: string): Promise<void>;
   now(): number;
 }
 
@@ -43,7 +44,7 @@ export function createCore(
   let runtime = ports.runtime;
   let pusher = ports.pusher;
   let github = ports.github;
-  const core: Core = {
+  return {
     config,
     get store() {
       store ??= createStore(config);
@@ -65,11 +66,10 @@ export function createCore(
       github ??= githubPort(config);
       return github;
     },
-    async taskEnded(taskId) {
+    async taskEnded(core, taskId) {
       const { Nudge } = await import("./nudge/index.ts");
       await Nudge.expireAll(core, taskId);
     },
     now: ports.now ?? Date.now,
   };
-  return core;
 }

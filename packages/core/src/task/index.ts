@@ -10,7 +10,6 @@ import * as lifecycle from "./lifecycle.ts";
 import * as quota from "./quota.ts";
 import { holdsSlot as isActive, isTerminalStatus, TaskStatus } from "./status.ts";
 import * as submission from "./submit.ts";
-import { hash } from "./submit.ts";
 
 export { TaskStatus } from "./status.ts";
 
@@ -240,7 +239,9 @@ export namespace Task {
 /** List cursors: the last taskId seen plus a check binding it to the caller and filter. */
 namespace Cursor {
   export function encode(taskId: string, owner: string) {
-    return Buffer.from(`${taskId}.${hash(`${owner}/${taskId}`).slice(0, 16)}`).toString("base64url");
+    return Buffer.from(`${taskId}.${submission.hash(`${owner}/${taskId}`).slice(0, 16)}`).toString(
+      "base64url",
+    );
   }
   export function decode(cursor: string, owner: string): string {
     const [taskId, check] = Buffer.from(cursor, "base64url").toString().split(".");
@@ -248,7 +249,7 @@ namespace Cursor {
       !taskId ||
       !check ||
       !ULID_PATTERN.test(taskId) ||
-      hash(`${owner}/${taskId}`).slice(0, 16) !== check
+      submission.hash(`${owner}/${taskId}`).slice(0, 16) !== check
     ) {
       throw new VisibleError("input", "cursor.invalid", "Invalid cursor");
     }

@@ -94,7 +94,7 @@ export async function transition(core: Core, taskId: string, input: TransitionIn
  */
 function followUps(core: Core, task: Info, to: TaskStatus): AfterCommit[] {
   if (isTerminal(to)) {
-    return [() => core.taskEnded(task.taskId), () => promoteNext(core, task.tenantId, task.userId)];
+    return [() => core.taskEnded(core, task.taskId), () => promoteNext(core, task.tenantId, task.userId)];
   }
   if (task.status === "QUEUED" && to === "SUBMITTED") return [() => enqueue(core, task.taskId)];
   return [];

@@ -1,6 +1,6 @@
 import type { Core } from "../core.ts";
 import { isConditionFailed, pages } from "../dynamo.ts";
-import type { TaskStatus } from "./status.ts";
+import { ACTIVE_STATUSES, type TaskStatus } from "./status.ts";
 
 /**
  * A user's concurrency slots (`active` tasks hold one, `queued` wait for one). Every change
@@ -37,14 +37,11 @@ export async function repairQuota(
         .byUserStatus({ tenantId, userId, status })
         .go({ pages: "all", attributes: ["taskId"] })
     ).data.length;
-  const recount = async () => ({
-    active:
-      (await countOf("SUBMITTED")) +
-      (await countOf("STARTING")) +
-      (await countOf("RUNNING")) +
-      (await countOf("AWAITING_APPROVAL")),
-    queued: await countOf("QUEUED"),
-  });
+  const recount = async () => {
+    let active = 0;
+    for (const status of ACTIVE_STATUSES) active += await countOf(status);
+    return { active, queued: await countOf("QUEUED") };
+  };
   const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
   const was = { active: quota.data?.active ?? 0, queued: quota.data?.queued ?? 0 };
   // What this run already read agrees: nothing to look into (one read per user).
