@@ -11,7 +11,7 @@
  *
  * Reachability follows identifiers from the entry's `handler` (or its top-level code) to
  * their declarations in the repository, transitively: functions, variables, namespace
- * members, classes and object literals. Calls through an interface (a `Dispatcher`, a
+ * members, classes and object literals. Calls through an interface (a `FanoutRoute`, a
  * port) have no body to follow; their implementations count where they are constructed or
  * referenced. Module top-level statements of every module reached count too (they run on
  * import). Declarations in node_modules are not followed.
@@ -32,6 +32,8 @@ const PORTS: Record<string, string | null> = {
   runtime: "AgentRuntime",
   pusher: "Realtime",
   github: "GitHubToken",
+  // Its pending nudges expire when a task ends (wired in createCore, run by Task's lifecycle).
+  taskEnded: "Nudges",
 };
 /**
  * Libraries whose types the analysis never needs, read as empty modules: their declarations

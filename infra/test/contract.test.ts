@@ -70,7 +70,7 @@ describe("sst.config.ts", () => {
         "Api.route($default)",
         "Events.subscribe(EventsFanout)",
         "Events.subscribe(EventsGithub)",
-        "Nudges.subscribe(NudgesDispatch)",
+        "Nudges.subscribe(NudgesPush)",
         "Realtime.route($connect)",
         "Realtime.route($default)",
         "Realtime.route($disconnect)",
@@ -97,7 +97,7 @@ describe("sst.config.ts", () => {
   test("each stream subscriber reads from TRIM_HORIZON, INSERTs only, with bounded retries and age", async () => {
     const rec = await record({ stage: "pr-12" });
     const streams = names.filter((n) => handlers[n].trigger.startsWith("stream:"));
-    expect(streams).toEqual(expect.arrayContaining(["EventsFanout", "NudgesDispatch"]));
+    expect(streams).toEqual(expect.arrayContaining(["EventsFanout", "NudgesPush"]));
     for (const name of streams) {
       const settings = streamSubscriptions[name as keyof typeof streamSubscriptions];
       const sub = fn(rec, name).subscription;
@@ -127,7 +127,7 @@ describe("sst.config.ts", () => {
         .flatMap((p) => p.actions.map((a) => `${a} on ${p.resources.map(text).join(" ")}`));
     const on = "on {{AgentRuntime.value}} {{AgentRuntime.value}}/runtime-endpoint/*";
     expect(agentcore("Dispatch")).toEqual([`bedrock-agentcore:InvokeAgentRuntime ${on}`]);
-    expect(agentcore("NudgesDispatch")).toEqual([`bedrock-agentcore:InvokeAgentRuntime ${on}`]);
+    expect(agentcore("NudgesPush")).toEqual([`bedrock-agentcore:InvokeAgentRuntime ${on}`]);
     expect(agentcore("Api")).toEqual([
       `bedrock-agentcore:InvokeAgentRuntime ${on}`,
       `bedrock-agentcore:StopRuntimeSession ${on}`,
@@ -296,9 +296,9 @@ describe("a deliberate break fails the contract", () => {
     {
       what: "a stream read from LATEST (SST's default)",
       mutate: (rec) => {
-        delete fn(rec, "NudgesDispatch").subscription.transform;
+        delete fn(rec, "NudgesPush").subscription.transform;
       },
-      caught: /^NudgesDispatch: no eventSourceMapping transform/,
+      caught: /^NudgesPush: no eventSourceMapping transform/,
     },
     {
       what: "unbounded stream retries",

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Seen } from "@conveyor/client";
-import { isTerminalStatus } from "@conveyor/core/event";
+import { isTerminalStatus } from "@conveyor/core/task/status";
 import { rewind } from "@conveyor/core/util/ulid";
 import {
   type Api,

@@ -1,4 +1,5 @@
-import { isTerminalStatus, type TaskEvent } from "@conveyor/core/event";
+import type { TaskEvent } from "@conveyor/core/event";
+import { isTerminalStatus } from "@conveyor/core/task/status";
 import { rewind } from "@conveyor/core/util/ulid";
 import { type ErrorCode, encodeMessage, parseServerFrame, pingMessage, subscribeMessage } from "./frames.ts";
 import { Seen } from "./seen.ts";

@@ -1,6 +1,7 @@
 import type { Config } from "./config.ts";
 import { createStore, type Store } from "./dynamo.ts";
-import { type GitHubPort, githubPort } from "./github/port.ts";
+import { githubPort } from "./github/adapter.ts";
+import type { GitHubPort } from "./github/port.ts";
 import { sqsTaskQueue, type TaskQueue } from "./queue/index.ts";
 import { apiGatewayPusher, type RealtimePusher } from "./realtime/pusher.ts";
 import { type AgentRuntime, agentCoreRuntime } from "./runtime/index.ts";
@@ -17,6 +18,14 @@ export interface Core {
   readonly runtime: AgentRuntime;
   readonly pusher: RealtimePusher;
   readonly github: GitHubPort;
+  /**
+   * What other domains owe a task once it has ended: its pending nudges expire. Task's
+   * lifecycle runs it after every terminal commit (task/lifecycle.ts); it is wired here, where
+   * every entry point builds its Core, so no caller can miss it while the lifecycle never
+   * imports steering (Nudge depends on Task, never the reverse). Steering loads on first use.
+   * It takes the Core to act with, so a copy with other ports (`{ ...core, queue }`) is honoured.
+   */
+  taskEnded(core: Core, taskId: string): Promise<void>;
   now(): number;
 }
 
@@ -56,6 +65,10 @@ export function createCore(
     get github() {
       github ??= githubPort(config);
       return github;
+    },
+    async taskEnded(core, taskId) {
+      const { Nudge } = await import("./nudge/index.ts");
+      await Nudge.expireAll(core, taskId);
     },
     now: ports.now ?? Date.now,
   };

@@ -22,15 +22,13 @@ export function dynamoClient(config: Config) {
 }
 
 export function createStore(config: Config) {
-  const raw = dynamoClient(config);
   // Numbers come back as numbers, never strings; undefined fields are dropped, not rejected.
-  const client = DynamoDBDocumentClient.from(raw, {
+  const client = DynamoDBDocumentClient.from(dynamoClient(config), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });
   const { tasks, events, nudges, connections } = config.tables;
   return {
-    raw,
     client,
     task: TaskEntity(client, tasks),
     quota: QuotaEntity(client, tasks),
@@ -58,14 +56,29 @@ export class TransactionCanceled extends Error {
   }
 }
 
+/** Work a write owes once it has committed, such as enqueueing the task it admitted. */
+export type AfterCommit = () => Promise<unknown>;
+
 /**
- * ElectroDB returns `{ canceled: true }` instead of throwing; turn that into one
- * typed error, and retry the transaction conflicts DynamoDB asks callers to retry.
+ * Commits a transaction, then runs its follow-ups, in order. Follow-ups travel with the
+ * write (as `afterTx` effects travel with a SQL transaction), so a module never reaches
+ * into another mid-transaction and no caller of a use case has to remember them; they
+ * never run for a write that failed. Each must be idempotent: a crash between the commit
+ * and them leaves them to the reconciler.
+ *
+ * ElectroDB returns `{ canceled: true }` instead of throwing; that becomes one typed
+ * error, and the transaction conflicts DynamoDB asks callers to retry are retried.
  */
-export async function commit(tx: { go: () => Promise<{ canceled: boolean; data: unknown }> }) {
+export async function commit(
+  tx: { go: () => Promise<{ canceled: boolean; data: unknown }> },
+  after: AfterCommit[] = [],
+) {
   for (let attempt = 0; ; attempt++) {
     const result = await tx.go();
-    if (!result.canceled) return;
+    if (!result.canceled) {
+      for (const effect of after) await effect();
+      return;
+    }
     const codes = (result.data as { code?: string }[]).map((item) => item.code ?? "None");
     const error = new TransactionCanceled(codes);
     if (!error.retryable || attempt >= 4) throw error;
@@ -80,4 +93,19 @@ export function isConditionFailed(error: unknown): boolean {
     if (e.cause === e) break;
   }
   return false;
+}
+
+/**
+ * Every page of a query, fetched as iterated. `go` runs the query from a cursor;
+ * `for await (const page of pages((cursor) => query.go({ cursor, limit: 100 })))`.
+ */
+export async function* pages<T>(
+  go: (cursor: string | null) => Promise<{ data: T[]; cursor: string | null }>,
+): AsyncGenerator<T[]> {
+  let cursor: string | null = null;
+  do {
+    const page: { data: T[]; cursor: string | null } = await go(cursor);
+    yield page.data;
+    cursor = page.cursor;
+  } while (cursor);
 }

@@ -82,7 +82,7 @@ export const streamSubscriptions = {
     maximumRecordAgeSeconds: 3_600,
   },
   /** New nudges -> `nudge.received` and a push to the running agent. */
-  NudgesDispatch: {
+  NudgesPush: {
     table: "Nudges",
     handler: "stream/nudge",
     filters: [{ eventName: ["INSERT"] }],

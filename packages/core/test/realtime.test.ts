@@ -3,7 +3,7 @@ import { Auth } from "@conveyor/core/auth";
 import type { Core } from "@conveyor/core/core";
 import { VisibleError } from "@conveyor/core/error";
 import { TaskEvent } from "@conveyor/core/event";
-import { DeliveryError, type Dispatcher, Fanout, type FanoutRecord } from "@conveyor/core/fanout";
+import { DeliveryError, Fanout, type FanoutRecord, type FanoutRoute } from "@conveyor/core/fanout";
 import { type PushResult, Realtime, type RealtimePusher, type ServerFrame } from "@conveyor/core/realtime";
 import { Task } from "@conveyor/core/task";
 import { ulid } from "ulid";
@@ -170,7 +170,7 @@ describe("Realtime and fan-out", () => {
       event,
     }));
     const seen: string[] = [];
-    const poison: Dispatcher = {
+    const poison: FanoutRoute = {
       name: "test",
       async deliver(_core, _taskId, events) {
         for (const [i, event] of events.entries()) {

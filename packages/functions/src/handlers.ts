@@ -52,7 +52,7 @@ export const handlers = {
     links: ["Tasks", "Events", "Nudges", "GitHubToken"],
     agentcore: [],
   },
-  NudgesDispatch: {
+  NudgesPush: {
     file: "stream/nudge",
     trigger: "stream:Nudges",
     links: ["Tasks", "Events", "Nudges", "AgentRuntime"],

@@ -210,7 +210,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
         ? {}
         : { maximumBatchingWindowInSeconds: opts.githubBatchingWindowMs / 1_000 },
     );
-    mapStream("NudgesDispatch", config.tables.nudges, nudgeStream.handler);
+    mapStream("NudgesPush", config.tables.nudges, nudgeStream.handler);
 
     // TaskDlq's drain, so no dead letter sits there unexplained.
     const dlqPoller = startSqsPoller({

@@ -1,7 +1,7 @@
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { createCore } from "@conveyor/core/core";
 import { TaskEvent } from "@conveyor/core/event";
-import { DeliveryError, type Dispatcher, Fanout } from "@conveyor/core/fanout";
+import { DeliveryError, Fanout, type FanoutRoute } from "@conveyor/core/fanout";
 import { streamSubscriptions } from "@conveyor/core/tables";
 import type { DynamoDBStreamEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
@@ -14,7 +14,7 @@ describe("fan-out through the Events stream", () => {
     const core = createCore(config);
     const delivered = new Map<string, string[]>();
     let poison = "";
-    const dispatcher: Dispatcher = {
+    const route: FanoutRoute = {
       name: "recording",
       async deliver(_core, taskId, events) {
         for (const [i, event] of events.entries()) {
@@ -39,7 +39,7 @@ describe("fan-out through the Events stream", () => {
           sequenceNumber: r.dynamodb!.SequenceNumber!,
           event: TaskEvent.serialize(unmarshall(r.dynamodb!.NewImage as never)),
         }));
-        const resumeAt = await Fanout.route(core, records, [dispatcher], () => undefined);
+        const resumeAt = await Fanout.route(core, records, [route], () => undefined);
         return { batchItemFailures: resumeAt ? [{ itemIdentifier: resumeAt }] : [] };
       },
     });

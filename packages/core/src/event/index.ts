@@ -1,32 +1,9 @@
 import * as v from "valibot";
 import type { Core } from "../core.ts";
 import { VisibleError } from "../error.ts";
+import { isTerminalStatus, TaskStatus } from "../task/status.ts";
 import { preview } from "../util/preview.ts";
 import { newId, ULID_PATTERN } from "../util/ulid.ts";
-
-/** Every status of the lifecycle (DESIGN §3), in order. */
-export const TASK_STATUSES = [
-  "QUEUED",
-  "SUBMITTED",
-  "STARTING",
-  "RUNNING",
-  "AWAITING_APPROVAL",
-  "COMPLETED",
-  "FAILED",
-  "TIMED_OUT",
-  "CANCELLED",
-] as const;
-export const TaskStatus = v.picklist(TASK_STATUSES);
-export type TaskStatus = v.InferOutput<typeof TaskStatus>;
-
-/** Statuses a task never leaves. Importable without the AWS SDK (the CLI uses it). */
-export const TERMINAL_STATUSES = [
-  "COMPLETED",
-  "FAILED",
-  "TIMED_OUT",
-  "CANCELLED",
-] as const satisfies TaskStatus[];
-export const isTerminalStatus = (status: string) => (TERMINAL_STATUSES as readonly string[]).includes(status);
 
 const nudgeData = v.object({ nudgeId: v.string(), message: v.optional(v.string()) });
 

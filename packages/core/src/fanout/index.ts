@@ -10,10 +10,10 @@ export interface FanoutRecord {
 }
 
 /**
- * A consumer of committed events. It gets one task's new events in commit order and
+ * Where committed events are routed: it gets one task's new events in commit order and
  * either delivers all of them or throws; `delivered` says how many went out before it threw.
  */
-export interface Dispatcher {
+export interface FanoutRoute {
   name: string;
   deliver(core: Core, taskId: string, events: TaskEvent.Info[]): Promise<void>;
 }
@@ -28,7 +28,7 @@ export class DeliveryError extends Error {
   }
 }
 
-/** Routes a stream batch to the dispatchers (DESIGN §5.4). */
+/** Routes a stream batch to its routes (DESIGN §5.4). */
 export namespace Fanout {
   /**
    * Tasks are independent: each task's events go out in order, tasks in parallel. When
@@ -40,7 +40,7 @@ export namespace Fanout {
   export async function route(
     core: Core,
     records: FanoutRecord[],
-    dispatchers: Dispatcher[],
+    routes: FanoutRoute[],
     log: (entry: Record<string, unknown>) => void = (e) => console.error(JSON.stringify(e)),
   ): Promise<string | undefined> {
     const byTask = new Map<string, FanoutRecord[]>();
@@ -52,9 +52,9 @@ export namespace Fanout {
     const failures = await Promise.all(
       [...byTask].map(async ([taskId, list]) => {
         let failedAt = list.length;
-        for (const dispatcher of dispatchers) {
+        for (const to of routes) {
           try {
-            await dispatcher.deliver(
+            await to.deliver(
               core,
               taskId,
               list.map((r) => r.event),
@@ -65,7 +65,7 @@ export namespace Fanout {
             log({
               level: "error",
               msg: "fan-out delivery failed",
-              dispatcher: dispatcher.name,
+              route: to.name,
               taskId,
               eventId: list[delivered]?.event.eventId,
               error: String(error instanceof DeliveryError ? error.cause : error),
@@ -81,7 +81,7 @@ export namespace Fanout {
   }
 
   /** Pushes each event to every connection watching its task; vanished connections are removed. */
-  export const realtime: Dispatcher = {
+  export const realtime: FanoutRoute = {
     name: "realtime",
     async deliver(core, taskId, events) {
       let delivered = 0;
@@ -107,7 +107,7 @@ export namespace Fanout {
    * now, not the events it was handed: a batch is one write per task at most, and a
    * duplicated or reordered event cannot make the comment go back.
    */
-  export const github: Dispatcher = {
+  export const github: FanoutRoute = {
     name: "github",
     async deliver(core, taskId) {
       try {

@@ -55,6 +55,3 @@ export function fileGitHub(dir: string): GitHubPort {
     },
   };
 }
-
-/** Where the file port keeps a task's comment (for `conveyor status <id> --comment`). */
-export const commentFile = (dir: string, taskId: string) => join(dir, `${taskId}.md`);

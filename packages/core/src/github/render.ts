@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import * as v from "valibot";
-import { type EventType, eventData, isTerminalStatus, type TaskEvent } from "../event/index.ts";
+import { type EventType, eventData, type TaskEvent } from "../event/index.ts";
 import type { Task } from "../task/index.ts";
+import { isTerminalStatus } from "../task/status.ts";
 import { cap, inline, link, quote, safeUrl } from "./markdown.ts";
 
 /** GitHub refuses bodies over 65,536 characters; we stay well under, whatever counts as a character there. */

@@ -1,7 +1,6 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type { Core } from "../core.ts";
-import { isConditionFailed } from "../dynamo.ts";
+import { Task } from "../task/index.ts";
 
 /**
  * What the Task item's `github` attribute holds: where the comment is, what was last
@@ -33,41 +32,12 @@ export function parseState(raw: unknown): CommentState {
   return parsed.success ? parsed.output : { renderedRev: 0, seq: 0 };
 }
 
-/**
- * Replaces the state if nobody changed it since `previous` was read; false otherwise.
- * The key comes from the entity, so no key string is built by hand.
- */
-export async function compareAndSet(
+/** Replaces the state if nobody changed it since `previous` was read; false otherwise. */
+export function compareAndSet(
   core: Core,
   taskId: string,
   previous: CommentState,
   next: Omit<CommentState, "seq">,
 ): Promise<boolean> {
-  const { Key, TableName } = core.store.task.get({ taskId }).params() as {
-    Key: Record<string, unknown>;
-    TableName: string;
-  };
-  const pk = Object.keys(Key)[0]!;
-  try {
-    await core.store.client.send(
-      new UpdateCommand({
-        TableName,
-        Key,
-        UpdateExpression: "SET #github = :next",
-        ConditionExpression:
-          previous.seq === 0
-            ? "attribute_exists(#pk) AND (attribute_not_exists(#github) OR attribute_not_exists(#github.#seq) OR #github.#seq = :seq)"
-            : "attribute_exists(#pk) AND #github.#seq = :seq",
-        ExpressionAttributeNames: { "#github": "github", "#seq": "seq", "#pk": pk },
-        ExpressionAttributeValues: {
-          ":next": { ...next, seq: previous.seq + 1 },
-          ":seq": previous.seq,
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailed(error)) return false;
-    throw error;
-  }
+  return Task.swapCommentState(core, taskId, previous.seq, { ...next, seq: previous.seq + 1 });
 }

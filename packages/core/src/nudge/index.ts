@@ -2,7 +2,7 @@ import { createWriteTransaction } from "electrodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
-import { commit, TransactionCanceled } from "../dynamo.ts";
+import { commit, pages, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, VisibleError } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import { Task } from "../task/index.ts";
@@ -222,14 +222,8 @@ export namespace Nudge {
 
   /** Every pending nudge, by page, for the reconciler (pending ones are few: this reads no others). */
   export async function* allPending(core: Core): AsyncGenerator<Info[]> {
-    let cursor: string | null = null;
-    do {
-      const page: { data: unknown[]; cursor: string | null } = await core.store.nudge.query
-        .byStatus({ status: "pending" })
-        .go({ cursor, limit: 100 });
-      yield page.data.map(serialize);
-      cursor = page.cursor;
-    } while (cursor);
+    const query = core.store.nudge.query.byStatus({ status: "pending" });
+    for await (const page of pages((cursor) => query.go({ cursor, limit: 100 }))) yield page.map(serialize);
   }
 
   export function serialize(item: unknown): Info {

@@ -1,9 +1,8 @@
 import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
-import { isConditionFailed } from "../dynamo.ts";
 import { ConflictError } from "../error.ts";
 import { Nudge } from "../nudge/index.ts";
-import { Task, type TaskStatus } from "../task/index.ts";
+import { Task } from "../task/index.ts";
 
 /** What one run found and did, by check. */
 export interface ReconcileReport {
@@ -56,7 +55,7 @@ export namespace Reconciler {
         users.set(key, user);
       };
 
-      for await (const task of byStatus(core, "QUEUED")) {
+      for await (const task of Task.byStatus(core, "QUEUED")) {
         count("checked", "queued");
         note(task);
         if (now - task.createdAt > limits.queueExpiryMs) {
@@ -72,7 +71,7 @@ export namespace Reconciler {
       }
 
       for (const status of ["SUBMITTED", "STARTING"] as const) {
-        for await (const task of byStatus(core, status)) {
+        for await (const task of Task.byStatus(core, status)) {
           count("checked", "stranded");
           note(task);
           const age = now - task.updatedAt;
@@ -97,7 +96,7 @@ export namespace Reconciler {
       }
 
       for (const status of ["RUNNING", "AWAITING_APPROVAL"] as const) {
-        for await (const task of byStatus(core, status)) {
+        for await (const task of Task.byStatus(core, status)) {
           count("checked", "running");
           note(task);
           if (task.cancelRequestedAt && now - task.cancelRequestedAt > limits.cancelGraceMs) {
@@ -140,7 +139,7 @@ export namespace Reconciler {
       }
 
       // Users holding slots with no live task seen (a leaked slot) are checked too.
-      for await (const quota of quotas(core)) {
+      for await (const quota of Task.quotas(core)) {
         const key = `${quota.tenantId}/${quota.userId}`;
         if (!users.has(key) && (quota.active > 0 || quota.queued > 0)) {
           users.set(key, { tenantId: quota.tenantId, userId: quota.userId, active: 0, queued: 0 });
@@ -150,7 +149,7 @@ export namespace Reconciler {
       // Quotas of every user seen above: promote behind free slots, repair drift.
       for (const { tenantId, userId, active, queued } of users.values()) {
         count("checked", "quota");
-        await attempt("quota_repaired", () => repairQuota(core, tenantId, userId, { active, queued }));
+        await attempt("quota_repaired", () => Task.repairQuota(core, tenantId, userId, { active, queued }));
         await attempt("promoted", async () => (await Task.promoteNext(core, tenantId, userId)).length > 0);
       }
 
@@ -176,87 +175,6 @@ export namespace Reconciler {
     const level = failed > 0 && fixed === 0 ? "error" : failed > 0 ? "warn" : "info";
     console[level === "info" ? "log" : "error"](JSON.stringify({ level, msg: "reconcile", ...report }));
     return report;
-  }
-
-  async function* quotas(
-    core: Core,
-  ): AsyncGenerator<{ tenantId: string; userId: string; active: number; queued: number }> {
-    let cursor: string | null = null;
-    do {
-      const page: {
-        data: { tenantId: string; userId: string; active?: number; queued?: number }[];
-        cursor: string | null;
-      } = await core.store.quota.query.byUser({}).go({ cursor, limit: 100 });
-      for (const q of page.data)
-        yield { tenantId: q.tenantId, userId: q.userId, active: q.active ?? 0, queued: q.queued ?? 0 };
-      cursor = page.cursor;
-    } while (cursor);
-  }
-
-  /** Tasks of one status, page by page (the status index holds only that status). */
-  async function* byStatus(core: Core, status: TaskStatus): AsyncGenerator<Task.Info> {
-    let cursor: string | null = null;
-    do {
-      const page: { data: unknown[]; cursor: string | null } = await core.store.task.query
-        .byStatus({ status })
-        .go({ cursor, limit: 100 });
-      for (const item of page.data) yield Task.serialize(item);
-      cursor = page.cursor;
-    } while (cursor);
-  }
-
-  /**
-   * Recounts a user's slots from their tasks and fixes the quota item if it drifted.
-   * Every change to a user's slots writes the quota item in the same transaction, so:
-   * read the quota, let the status index settle, count, and write only if the quota is
-   * still what was read. Then nothing changed in between and the count is current.
-   */
-  async function repairQuota(
-    core: Core,
-    tenantId: string,
-    userId: string,
-    seen: { active: number; queued: number },
-  ): Promise<boolean> {
-    const settleMs = core.config.limits.indexSettleMs;
-    const countOf = async (status: TaskStatus) =>
-      (
-        await core.store.task.query
-          .byUserStatus({ tenantId, userId, status })
-          .go({ pages: "all", attributes: ["taskId"] })
-      ).data.length;
-    const recount = async () => ({
-      active:
-        (await countOf("SUBMITTED")) +
-        (await countOf("STARTING")) +
-        (await countOf("RUNNING")) +
-        (await countOf("AWAITING_APPROVAL")),
-      queued: await countOf("QUEUED"),
-    });
-    const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
-    const was = { active: quota.data?.active ?? 0, queued: quota.data?.queued ?? 0 };
-    // What this run already read agrees: nothing to look into (one read per user).
-    if (seen.active === was.active && seen.queued === was.queued) return false;
-    await new Promise((resolve) => setTimeout(resolve, settleMs));
-    const counted = await recount();
-    if (counted.active === was.active && counted.queued === was.queued) return false;
-    try {
-      await core.store.quota
-        .update({ tenantId, userId })
-        .set(counted)
-        .where((a, op) =>
-          quota.data
-            ? `${op.eq(a.active, was.active)} AND ${op.eq(a.queued, was.queued)}`
-            : op.notExists(a.active),
-        )
-        .go({ response: "none" });
-    } catch (error) {
-      if (isConditionFailed(error)) return false; // it moved: the next run looks again
-      throw error;
-    }
-    console.error(
-      JSON.stringify({ level: "warn", msg: "quota drift repaired", tenantId, userId, was, now: counted }),
-    );
-    return true;
   }
 }
 

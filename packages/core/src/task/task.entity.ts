@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Entity } from "electrodb";
-import { TASK_STATUSES } from "../event/index.ts";
+import { TASK_STATUSES } from "./status.ts";
 
 export const TaskEntity = (client: DynamoDBDocumentClient, table: string) =>
   new Entity(

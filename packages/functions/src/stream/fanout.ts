@@ -4,8 +4,8 @@ import { useCore } from "../config.ts";
 import { eventRecords } from "./records.ts";
 
 /**
- * The Events stream subscriber for live watchers: committed events routed to the
- * dispatchers; a failure is reported by the sequence number to resume from.
+ * The Events stream subscriber for live watchers: committed events go to the realtime
+ * route; a failure is reported by the sequence number to resume from.
  */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const resumeAt = await Fanout.route(useCore(), eventRecords(event), [Fanout.realtime]);

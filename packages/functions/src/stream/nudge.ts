@@ -5,7 +5,7 @@ import { Nudge } from "@conveyor/core/nudge";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { useCore } from "../config.ts";
 
-const system = { type: "system", name: "nudge-dispatch" } as const;
+const system = { type: "system", name: "nudge-push" } as const;
 
 /** The Nudges stream subscriber: each new nudge is recorded as received once and pushed to its agent. */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
@@ -33,7 +33,7 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
       console.error(
         JSON.stringify({
           level: "error",
-          msg: "nudge dispatch failed",
+          msg: "nudge push failed",
           nudgeId: nudge.nudgeId,
           error: String(error),
         }),
