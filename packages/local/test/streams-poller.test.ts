@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type StreamPollerOptions, startStreamPoller } from "../src/streams-poller.ts";
 import { sleep, testConfig } from "./harness.ts";
 
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000) {
+async function waitUntil(condition: () => boolean, timeoutMs = 40_000) {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error("timed out waiting");
@@ -62,6 +62,7 @@ describe("startStreamPoller against DynamoDB Local", () => {
       credentials: config.credentials!,
       tableName: table,
       handler,
+      // Faster than Lambda's 250 ms: these tests wait on many deliveries and measure no latency.
       pollIntervalMs: 20,
       ...opts,
     });
@@ -442,6 +443,7 @@ describe("startStreamPoller shard handling (fake Streams API)", () => {
       tableName: "fake",
       streams: fake.client,
       streamArn: "arn:aws:dynamodb:us-east-1:000000000000:table/fake/stream/1",
+      // A fake Streams API answers at once: polling it fast keeps these shard-order tests short.
       pollIntervalMs: 5,
       discoverIntervalMs: 20,
       handler: async (event) => {
