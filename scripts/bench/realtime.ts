@@ -31,9 +31,9 @@ const PING_MS = Number(process.env.PING_MS ?? 5 * 60_000);
 let requests = 0;
 /** ws, counting every message a watcher sends. */
 class CountingWebSocket extends WebSocket {
-  override send(...args: Parameters<WebSocket["send"]>) {
+  override send(data: Parameters<WebSocket["send"]>[0], ...rest: unknown[]) {
     requests++;
-    return super.send(...args);
+    return (super.send as (data: unknown, ...rest: unknown[]) => void)(data, ...rest);
   }
 }
 
@@ -166,6 +166,7 @@ const describe = (name: string, r: Result) => {
     ).toFixed(
       0,
     )} events/s written, ${(r.latencies.length / r.seconds).toFixed(0)} deliveries/s   lost ${r.lost}   out-of-order ${r.outOfOrder}`,
+    perWatcherMinute: r.perWatcherMinute,
   };
 };
 

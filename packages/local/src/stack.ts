@@ -137,8 +137,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       agentcoreEndpoint: agentcore.endpoint,
       pids: { stack: process.pid, dynamodb: emulators.dynamoPid },
     };
+    const clearLocalState = writeLocalState(stateDir, local);
     // Pushed last, so it runs first on stop: clients stop trusting the file before the ports close.
-    stops.push(async () => writeLocalState(stateDir, local)());
+    stops.push(async () => clearLocalState());
     return {
       ...local,
       config,

@@ -106,7 +106,13 @@ describe("steering and self-healing", () => {
     expect(answers[10]).toBe(429);
     await api.call("POST", `/v1/tasks/${id}/cancel`);
     await api.waitFor(id, ["CANCELLED"]);
-    // The agent never read its inbox: every nudge expired, each with an event.
+    // The agent never read its inbox: every nudge expired, each with an event. They are
+    // settled just after the terminal transition commits, so wait for them rather than race.
+    for (let i = 0; i < 1_000; i++) {
+      const expired = (await api.allEvents(id)).filter((e) => e.type === "nudge.expired");
+      if (expired.length >= 10) break;
+      await sleep(50);
+    }
     const events = await api.allEvents(id);
     expect(events.filter((e) => e.type === "nudge.expired")).toHaveLength(10);
     expect(events.filter((e) => e.type === "nudge.acknowledged")).toHaveLength(0);
