@@ -1,9 +1,11 @@
 /**
  * Live status latency: from an event's write to a watcher's receipt, pushed over the
  * WebSocket (Events stream -> fan-out -> @connections), beside the same workload watched
- * by polling `GET /events` every 500 ms (what peers do).
+ * by polling `GET /events` every 500 ms (what peers do), and what each costs in requests per
+ * watcher-minute: counted during the run, and when idle (push: one WebSocket ping per ping
+ * interval the watchers ran with; polling: one request per poll).
  *
- *   pnpm bench:realtime      (TASKS=5 EVENTS=100 WATCHERS=4 GAP_MS=20 POLL_MS=500 to change it)
+ *   pnpm bench:realtime      (TASKS=5 EVENTS=100 WATCHERS=4 GAP_MS=20 POLL_MS=500 PING_MS=300000)
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +24,18 @@ const EVENTS = Number(process.env.EVENTS ?? 100);
 const WATCHERS = Number(process.env.WATCHERS ?? 4);
 const GAP_MS = Number(process.env.GAP_MS ?? 20);
 const POLL_MS = Number(process.env.POLL_MS ?? 500);
+/** The watchers' ping interval: the client's default, under API Gateway's 10-minute idle limit. */
+const PING_MS = Number(process.env.PING_MS ?? 5 * 60_000);
+
+/** Requests the watchers sent: WebSocket messages (subscribe, ping) or HTTP polls. */
+let requests = 0;
+/** ws, counting every message a watcher sends. */
+class CountingWebSocket extends WebSocket {
+  override send(data: Parameters<WebSocket["send"]>[0], ...rest: unknown[]) {
+    requests++;
+    return (super.send as (data: unknown, ...rest: unknown[]) => void)(data, ...rest);
+  }
+}
 
 const stack = await startLocalStack({
   port: 0,
@@ -37,6 +51,8 @@ interface Result {
   lost: number;
   outOfOrder: number;
   seconds: number;
+  /** Requests per watcher-minute, counted. */
+  perWatcherMinute: number;
 }
 
 async function newTask() {
@@ -69,7 +85,8 @@ const pushWatcher: Watcher = async (taskId, onEvent) => {
     wsUrl: stack.wsUrl,
     token: stack.token,
     taskId,
-    WebSocketImpl: WebSocket as unknown as WebSocketConstructor,
+    WebSocketImpl: CountingWebSocket as unknown as WebSocketConstructor,
+    pingIntervalMs: PING_MS,
   });
   for await (const event of watcher.events()) onEvent(event);
 };
@@ -82,6 +99,7 @@ const pollWatcher: Watcher = async (taskId, onEvent) => {
     let after = rewind(cursor, stack.config.limits.skewMs);
     let done = false;
     for (;;) {
+      requests++;
       const res = await fetch(
         `${stack.apiUrl}/v1/tasks/${taskId}/events?limit=100${after ? `&after=${after}` : ""}`,
         {
@@ -109,15 +127,19 @@ async function run(watcher: Watcher): Promise<Result> {
   const latencies: number[] = [];
   let received = 0;
   let outOfOrder = 0;
+  let watcherMs = 0;
+  requests = 0;
   const watching = taskIds.flatMap((taskId) =>
     Array.from({ length: WATCHERS }, async () => {
       let last = "";
+      const since = performance.now();
       await watcher(taskId, (event) => {
         received++;
         if (event.eventId < last) outOfOrder++;
         last = event.eventId > last ? event.eventId : last;
         if (event.type === "agent.turn") latencies.push(Date.now() - Date.parse(event.at));
       });
+      watcherMs += performance.now() - since;
     }),
   );
   await new Promise((r) => setTimeout(r, 500)); // everyone subscribed
@@ -126,7 +148,8 @@ async function run(watcher: Watcher): Promise<Result> {
   await Promise.all(watching);
   const seconds = (performance.now() - t0) / 1000;
   const expected = TASKS * WATCHERS * (EVENTS + 4); // turns + submitted + 3 status changes
-  return { latencies, lost: expected - received, outOfOrder, seconds };
+  const perWatcherMinute = requests / (watcherMs / 60_000);
+  return { latencies, lost: expected - received, outOfOrder, seconds, perWatcherMinute };
 }
 
 const q = (sorted: number[], p: number) =>
@@ -143,6 +166,7 @@ const describe = (name: string, r: Result) => {
     ).toFixed(
       0,
     )} events/s written, ${(r.latencies.length / r.seconds).toFixed(0)} deliveries/s   lost ${r.lost}   out-of-order ${r.outOfOrder}`,
+    perWatcherMinute: r.perWatcherMinute,
   };
 };
 
@@ -155,6 +179,9 @@ ${TASKS} tasks x ${EVENTS} events x ${WATCHERS} watchers each, one event per ${G
   ${push.line}
   ${poll.line}
   polling / push latency: p50 ${(poll.p50 / push.p50).toFixed(1)}x   p95 ${(poll.p95 / push.p95).toFixed(1)}x   p99 ${(poll.p99 / push.p99).toFixed(1)}x
-  (the stream poller reads an idle shard every 100 ms, as Lambda does about every 250 ms)
+  requests per watcher-minute, client to server:
+    WebSocket push        ${push.perWatcherMinute.toFixed(1)} during this run (subscribes and pings, counted); idle ${(60_000 / PING_MS).toFixed(2)} (one ping per ${PING_MS / 1_000} s)
+    polling every ${POLL_MS} ms  ${poll.perWatcherMinute.toFixed(1)} during this run (GET /events, counted); idle ${(60_000 / POLL_MS).toFixed(0)} (one request per poll)
+  (the stream poller reads an idle shard every 250 ms, as Lambda does)
 `);
 process.exit(0);

@@ -3,13 +3,18 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { type Config, Config as ConfigNs } from "@conveyor/core/config";
+import { bundleAgent } from "./agent-bundle.ts";
 import { stopChild } from "./dynamo.ts";
 import { claimPort } from "./ports.ts";
 
 const require = createRequire(import.meta.url);
 const SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id";
+/**
+ * How long a new session may take to answer /ping. A bundled agent answers in a fraction of a
+ * second; the budget holds for a burst of sessions on a machine several times slower than a laptop.
+ */
+const PING_BUDGET_MS = 60_000;
 
 export interface AgentCoreEmulatorOptions {
   port: number;
@@ -35,17 +40,18 @@ interface Session {
  * `POST /runtimes/{arn}/invocations` routes each runtime session id to its own agent
  * process (session affinity), started on first use; `POST /runtimes/{arn}/stopruntimesession`
  * ends it. Errors are answered the way the SDK parses them (x-amzn-errortype + message).
+ * Each session is its own `node` process running the agent bundled once at start, so it
+ * answers /ping within a fraction of a second and dies alone.
  */
 export async function startAgentCoreEmulator(opts: AgentCoreEmulatorOptions) {
   const sessions = new Map<string, Session>();
   const calls: { op: "invoke" | "stop"; sessionId: string; payload?: unknown }[] = [];
-  const agentMain = require.resolve("@conveyor/agent-kit/main");
-  const tsx = pathToFileURL(require.resolve("tsx")).href;
+  const agentBundle = await bundleAgent({ entry: require.resolve("@conveyor/agent-kit/main") });
   mkdirSync(opts.logDir, { recursive: true });
 
   function spawnSession(id: string, port: number): Session {
     const log = createWriteStream(join(opts.logDir, `${id}.log`), { flags: "a" });
-    const child = spawn(process.execPath, ["--import", tsx, agentMain], {
+    const child = spawn(process.execPath, [agentBundle], {
       env: {
         ...process.env,
         ...ConfigNs.toEnv(opts.config),
@@ -203,7 +209,7 @@ async function ping(port: number): Promise<string | undefined> {
   return ((await res.json()) as { status?: string }).status;
 }
 
-async function waitHealthy(port: number, child: ChildProcess, timeoutMs = 20_000) {
+async function waitHealthy(port: number, child: ChildProcess, timeoutMs = PING_BUDGET_MS) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null)

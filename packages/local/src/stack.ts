@@ -1,18 +1,17 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
-import { Auth } from "@conveyor/core/auth";
 import { Config, type Limits } from "@conveyor/core/config";
 import { createCore } from "@conveyor/core/core";
-import { streamSubscriptions } from "@conveyor/core/tables";
 import { serve } from "@hono/node-server";
 import { type AgentCoreEmulatorOptions, startAgentCoreEmulator } from "./agentcore.ts";
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo } from "./dynamo.ts";
+import { startDynamo } from "./dynamo.ts";
+import { startEventSources } from "./event-sources.ts";
+import { mintLocalTokens, writeLocalState } from "./local-state.ts";
 import { claimPort } from "./ports.ts";
 import { provision } from "./provision.ts";
-import { sqsClient, startSqs } from "./sqs.ts";
-import { startSqsPoller } from "./sqs-poller.ts";
-import { type StreamPollerOptions, startStreamPoller } from "./streams-poller.ts";
+import { startReconcileCron } from "./reconcile-cron.ts";
+import { startSqs } from "./sqs.ts";
 import { startWsGateway } from "./ws-gateway.ts";
 
 export interface LocalStackOptions {
@@ -34,7 +33,10 @@ export interface LocalStackOptions {
   /** Accept and store tasks without dispatching them (benchmarks of the submit path). */
   dispatch?: boolean;
   fault?: AgentCoreEmulatorOptions["fault"];
-  /** How often the Events stream is read when idle (Lambda polls a shard about 4 times a second). */
+  /**
+   * How often an idle stream shard is read. Default 250 ms, as Lambda polls a shard about 4 times
+   * a second, so local latencies predict the cloud's; tests that measure the poller may go faster.
+   */
   streamPollMs?: number;
   wsIdleTimeoutMs?: number;
   wsMaxConnectionMs?: number;
@@ -50,13 +52,14 @@ export interface LocalStackOptions {
   log?: (entry: Record<string, unknown>) => void;
 }
 
-export const LOCAL_USERS = ["dev", "alice"] as const;
+type Stops = (() => Promise<unknown>)[];
 let running = false;
 
 /**
  * Boots the whole stack in this process: DynamoDB Local, the SQS server, the tables
  * and queues from the shared definitions, the API (the same Hono app as in Lambda),
- * the TaskQueue event source mapping and the AgentCore emulator.
+ * the WebSocket gateway, the event source mappings, the reconciler's cron and the
+ * AgentCore emulator; then writes `local.json` for clients.
  *
  * @example
  * const stack = await startLocalStack({ port: 0, stateDir: tmp });
@@ -70,8 +73,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   const started = Date.now();
   const stateDir = resolve(opts.stateDir ?? ".conveyor");
   mkdirSync(stateDir, { recursive: true });
-  const free = opts.port === 0;
-  const stops: (() => Promise<unknown>)[] = [];
+  const stops: Stops = [];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch(() => undefined);
     stops.length = 0;
@@ -79,198 +81,72 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
 
   try {
     const apiPort = await claimPort(opts.port ?? 8787, "the API");
-    let dynamoPid: number | undefined;
-    const dynamoEndpoint =
-      opts.dynamoEndpoint ??
-      (await (async () => {
-        const dynamo = await startDynamo({ port: free ? 0 : 8000, persistDir: opts.persistDir });
-        stops.push(dynamo.stop);
-        dynamoPid = dynamo.pid;
-        return dynamo.endpoint;
-      })());
-    const sqsEndpoint =
-      opts.sqsEndpoint ??
-      (await (async () => {
-        const sqs = await startSqs({ port: free ? 0 : 9324 });
-        stops.push(sqs.stop);
-        return sqs.endpoint;
-      })());
-
-    const prefix = opts.prefix ?? "conveyor-local-";
-    const provisioned = await provision({
-      dynamoEndpoint,
-      sqsEndpoint,
-      prefix,
-      limits: opts.limits,
-      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds,
-    });
-    const queueArns = provisioned.queueArns;
-    const agentcorePort = await claimPort(free ? 0 : 8789, "the AgentCore emulator");
-    const wsPort = await claimPort(free ? 0 : 8788, "the WebSocket API");
-    const wsUrl = `ws://127.0.0.1:${wsPort}/local`;
-    const config: Config = {
-      ...provisioned.config,
-      endpoints: {
-        ...provisioned.config.endpoints,
-        agentcore: `http://127.0.0.1:${agentcorePort}`,
-        realtime: `http://127.0.0.1:${wsPort}/local`,
-      },
-      github: {
-        apiUrl: opts.githubApiUrl || "https://api.github.com",
-        token: opts.githubToken || undefined,
-        commentsDir: join(stateDir, "comments"),
-      },
-    };
-    linkResources(config);
-
+    const emulators = await startEmulators(opts, stops);
+    const { config, queueArns, ports } = await provisionStack(opts, emulators, stateDir);
     const core = createCore(config);
     const tokens = await mintLocalTokens(core, stateDir);
-
-    // The same handlers as in AWS, imported after the links are set.
-    const { app } = await import("@conveyor/functions/api");
-    const dispatch = await import("@conveyor/functions/queue/dispatch");
-    const ws = {
-      connect: (await import("@conveyor/functions/ws/connect")).handler,
-      disconnect: (await import("@conveyor/functions/ws/disconnect")).handler,
-      default: (await import("@conveyor/functions/ws/default")).handler,
-    };
-    const fanout = await import("@conveyor/functions/stream/fanout");
-    const githubStream = await import("@conveyor/functions/stream/github");
-    const nudgeStream = await import("@conveyor/functions/stream/nudge");
-    const dlq = await import("@conveyor/functions/queue/dlq");
-    const reconcile = await import("@conveyor/functions/cron/reconcile");
+    const handlers = await loadHandlers();
 
     const agentcore = await startAgentCoreEmulator({
-      port: agentcorePort,
+      port: ports.agentcore,
       config,
       logDir: join(stateDir, "logs"),
       idleMs: opts.agentIdleMs ?? 5_000,
       fault: opts.fault,
     });
     stops.push(agentcore.stop);
-
-    if (opts.dispatch !== false) {
-      const poller = startSqsPoller({
-        client: sqsClient(sqsEndpoint),
-        queueUrl: config.queues.task,
-        queueArn: queueArns.task,
-        handler: dispatch.handler,
-        log: opts.log,
-      });
-      stops.push(poller.stop);
-    }
-
     const gateway = await startWsGateway({
-      port: wsPort,
+      port: ports.ws,
       stage: "local",
-      handlers: ws,
+      handlers: handlers.ws,
       idleTimeoutMs: opts.wsIdleTimeoutMs,
       maxConnectionMs: opts.wsMaxConnectionMs,
       throttle: opts.wsThrottle,
       log: opts.log,
     });
     stops.push(gateway.stop);
-
-    /** One stream's event source mapping, with the settings infra gives it (core's streamSubscriptions). */
-    const mapStream = (
-      name: keyof typeof streamSubscriptions,
-      tableName: string,
-      handler: StreamPollerOptions["handler"],
-      overrides: Partial<StreamPollerOptions> = {},
-    ) => {
-      const settings = streamSubscriptions[name];
-      const poller = startStreamPoller({
-        endpoint: dynamoEndpoint,
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-        tableName,
-        handler,
-        filters: settings.filters.map((f) => ({ ...f, eventName: [...f.eventName] })),
-        startingPosition: settings.startingPosition,
-        batchSize: settings.batchSize,
-        maximumBatchingWindowInSeconds: settings.maximumBatchingWindowInSeconds,
-        maximumRetryAttempts: settings.maximumRetryAttempts,
-        bisectBatchOnFunctionError: settings.bisectBatchOnFunctionError,
-        maximumRecordAgeSeconds: settings.maximumRecordAgeSeconds,
-        pollIntervalMs: opts.streamPollMs,
-        log: opts.log,
-        ...overrides,
-      });
-      stops.push(poller.stop);
-      return poller;
-    };
-    // Events -> WebSocket watchers; Events -> the GitHub comments (batched over a window);
-    // Nudges -> `nudge.received` and a push to the running agent.
-    mapStream("EventsFanout", config.tables.events, fanout.handler);
-    mapStream(
-      "EventsGithub",
-      config.tables.events,
-      githubStream.handler,
-      opts.githubBatchingWindowMs === undefined
-        ? {}
-        : { maximumBatchingWindowInSeconds: opts.githubBatchingWindowMs / 1_000 },
-    );
-    mapStream("NudgesPush", config.tables.nudges, nudgeStream.handler);
-
-    // TaskDlq's drain, so no dead letter sits there unexplained.
-    const dlqPoller = startSqsPoller({
-      client: sqsClient(sqsEndpoint),
-      queueUrl: config.queues.dlq,
-      queueArn: queueArns.dlq,
-      handler: dlq.handler,
-      concurrency: 1,
-      log: opts.log,
-    });
-    stops.push(dlqPoller.stop);
-
-    // The reconciler cron: every minute in AWS, every 10 s here by default.
-    const reconcileMs = opts.reconcileMs ?? 10_000;
-    let reconciling: Promise<unknown> = Promise.resolve();
-    const cron =
-      reconcileMs > 0
-        ? setInterval(() => {
-            reconciling = reconcile
-              .handler()
-              .catch((error) => opts.log?.({ level: "error", msg: "reconcile threw", error: String(error) }));
-          }, reconcileMs)
-        : undefined;
-    stops.push(async () => {
-      clearInterval(cron);
-      await reconciling;
-    });
-
-    const server = await new Promise<Server>((resolveServer) => {
-      const s = serve({ fetch: app.fetch, port: apiPort, hostname: "127.0.0.1" }, () =>
-        resolveServer(s as Server),
-      );
-    });
     stops.push(
-      () =>
-        new Promise((r) => {
-          server.closeAllConnections?.();
-          server.close(r);
-        }),
+      ...startEventSources({
+        config,
+        ...emulators,
+        queueArns,
+        handlers: handlers.sources,
+        dispatch: opts.dispatch !== false,
+        streamPollMs: opts.streamPollMs,
+        githubBatchingWindowMs: opts.githubBatchingWindowMs,
+        log: opts.log,
+      }),
     );
+    // Every minute in AWS, every 10 s here by default.
+    const reconcileMs = opts.reconcileMs ?? 10_000;
+    const reconciler =
+      reconcileMs > 0
+        ? startReconcileCron({ run: handlers.reconcile, everyMs: reconcileMs, log: opts.log })
+        : undefined;
+    if (reconciler) stops.push(reconciler.stop);
+    // The API opens last: nothing is accepted before its consumers run.
+    const apiUrl = await startApi(handlers.api, apiPort, stops);
 
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
     const local = {
       apiUrl,
-      wsUrl,
+      wsUrl: gateway.url,
       token: tokens.dev,
       tokens,
-      dynamoEndpoint,
-      sqsEndpoint,
+      dynamoEndpoint: emulators.dynamoEndpoint,
+      sqsEndpoint: emulators.sqsEndpoint,
       agentcoreEndpoint: agentcore.endpoint,
-      pids: { stack: process.pid, dynamodb: dynamoPid },
+      pids: { stack: process.pid, dynamodb: emulators.dynamoPid },
     };
-    writeFileSync(join(stateDir, "local.json"), `${JSON.stringify(local, null, 2)}\n`);
-
+    const clearLocalState = writeLocalState(stateDir, local);
+    // Pushed last, so it runs first on stop: clients stop trusting the file before the ports close.
+    stops.push(async () => clearLocalState());
     return {
       ...local,
       config,
       core,
       agentcore,
       gateway,
+      reconciler,
       stateDir,
       bootMs: Date.now() - started,
       stop,
@@ -282,6 +158,98 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
 }
 
 export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
+
+/** DynamoDB Local and the SQS server, unless the caller runs them already (tests share one pair). */
+async function startEmulators(opts: LocalStackOptions, stops: Stops) {
+  const free = opts.port === 0;
+  let dynamoPid: number | undefined;
+  let dynamoEndpoint = opts.dynamoEndpoint;
+  if (!dynamoEndpoint) {
+    const dynamo = await startDynamo({ port: free ? 0 : 8000, persistDir: opts.persistDir });
+    stops.push(dynamo.stop);
+    dynamoPid = dynamo.pid;
+    dynamoEndpoint = dynamo.endpoint;
+  }
+  let sqsEndpoint = opts.sqsEndpoint;
+  if (!sqsEndpoint) {
+    const sqs = await startSqs({ port: free ? 0 : 9324 });
+    stops.push(sqs.stop);
+    sqsEndpoint = sqs.endpoint;
+  }
+  return { dynamoEndpoint, sqsEndpoint, dynamoPid };
+}
+
+/** Tables and queues, the ports of the emulated AWS services, and the links handlers read. */
+async function provisionStack(
+  opts: LocalStackOptions,
+  emulators: { dynamoEndpoint: string; sqsEndpoint: string },
+  stateDir: string,
+) {
+  const free = opts.port === 0;
+  const provisioned = await provision({
+    ...emulators,
+    prefix: opts.prefix ?? "conveyor-local-",
+    limits: opts.limits,
+    visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds,
+  });
+  const agentcorePort = await claimPort(free ? 0 : 8789, "the AgentCore emulator");
+  const wsPort = await claimPort(free ? 0 : 8788, "the WebSocket API");
+  const config: Config = {
+    ...provisioned.config,
+    endpoints: {
+      ...provisioned.config.endpoints,
+      agentcore: `http://127.0.0.1:${agentcorePort}`,
+      realtime: `http://127.0.0.1:${wsPort}/local`,
+    },
+    github: {
+      apiUrl: opts.githubApiUrl || "https://api.github.com",
+      token: opts.githubToken || undefined,
+      commentsDir: join(stateDir, "comments"),
+    },
+  };
+  linkResources(config);
+  return { config, queueArns: provisioned.queueArns, ports: { agentcore: agentcorePort, ws: wsPort } };
+}
+
+/** The same handlers as in AWS, imported after the links are set (they read them once). */
+async function loadHandlers() {
+  const { app } = await import("@conveyor/functions/api");
+  return {
+    api: app,
+    ws: {
+      connect: (await import("@conveyor/functions/ws/connect")).handler,
+      disconnect: (await import("@conveyor/functions/ws/disconnect")).handler,
+      default: (await import("@conveyor/functions/ws/default")).handler,
+    },
+    sources: {
+      dispatch: (await import("@conveyor/functions/queue/dispatch")).handler,
+      dlq: (await import("@conveyor/functions/queue/dlq")).handler,
+      fanout: (await import("@conveyor/functions/stream/fanout")).handler,
+      github: (await import("@conveyor/functions/stream/github")).handler,
+      nudge: (await import("@conveyor/functions/stream/nudge")).handler,
+    },
+    reconcile: (await import("@conveyor/functions/cron/reconcile")).handler,
+  };
+}
+
+/** The HTTP API on its port; resolves with its URL. */
+async function startApi(
+  app: { fetch: (request: Request) => Response | Promise<Response> },
+  port: number,
+  stops: Stops,
+) {
+  const server = await new Promise<Server>((resolveServer) => {
+    const s = serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, () => resolveServer(s as Server));
+  });
+  stops.push(
+    () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(r);
+      }),
+  );
+  return `http://127.0.0.1:${port}`;
+}
 
 /** What `sst dev` would give a handler: `SST_RESOURCE_*` links, plus local endpoint overrides. */
 function linkResources(config: Config) {
@@ -305,21 +273,4 @@ function linkResources(config: Config) {
   });
   // Endpoints, local credentials and limits; table names come from the links above.
   Object.assign(process.env, Config.toEnv(config));
-}
-
-/** Dev users keep the same tokens across restarts: they live in the state dir. */
-async function mintLocalTokens(core: ReturnType<typeof createCore>, stateDir: string) {
-  const file = join(stateDir, "tokens.json");
-  const saved: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
-  const tokens: Record<string, string> = {};
-  for (const userId of LOCAL_USERS) {
-    tokens[userId] = await Auth.mint(core, {
-      tenantId: "local",
-      userId,
-      name: "local dev",
-      token: saved[userId],
-    });
-  }
-  writeFileSync(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
-  return tokens as Record<(typeof LOCAL_USERS)[number], string>;
 }

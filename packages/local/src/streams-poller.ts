@@ -2,19 +2,15 @@ import { setTimeout as delay } from "node:timers/promises";
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   type _Record,
-  type AttributeValue,
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
   type GetShardIteratorCommandInput,
 } from "@aws-sdk/client-dynamodb-streams";
-import type {
-  DynamoDBBatchResponse,
-  DynamoDBRecord,
-  DynamoDBStreamEvent,
-  AttributeValue as LambdaAttributeValue,
-} from "aws-lambda";
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import { backoff, streamDelivery } from "./stream-delivery.ts";
+import { validatePattern } from "./stream-filter.ts";
 
 export interface StreamPollerOptions {
   endpoint: string;
@@ -32,7 +28,10 @@ export interface StreamPollerOptions {
    * MaximumBatchingWindowInSeconds; fractions allowed here, for tests). Default 0: at once.
    */
   maximumBatchingWindowInSeconds?: number;
-  /** Wait before the next GetRecords after an empty one. Default 100 ms. */
+  /**
+   * Wait before the next GetRecords after an empty one. Default 250 ms: Lambda polls each shard
+   * about four times a second, so local latencies predict the cloud's. Only tests go faster.
+   */
   pollIntervalMs?: number;
   /** Lambda event filter patterns, ORed; records that match none are skipped (checkpointed, never delivered). */
   filters?: Record<string, unknown>[];
@@ -75,9 +74,6 @@ interface ShardState {
   running: boolean;
 }
 
-/** Lambda's backoff between retries is seconds long; locally it is short so tests stay fast. */
-const backoff = (attempt: number) => Math.min(1_000, 100 * 2 ** Math.max(0, attempt - 1));
-
 /**
  * A DynamoDB Streams event source mapping, emulated: every shard read in order with one
  * batch in flight per shard, parents finished before their children, real
@@ -93,12 +89,9 @@ const backoff = (attempt: number) => Math.min(1_000, 100 * 2 ** Math.max(0, atte
 export function startStreamPoller(opts: StreamPollerOptions) {
   const log = opts.log ?? (() => undefined);
   const batchSize = opts.batchSize ?? 100;
-  const pollIntervalMs = opts.pollIntervalMs ?? 100;
+  const pollIntervalMs = opts.pollIntervalMs ?? 250;
   const windowMs = (opts.maximumBatchingWindowInSeconds ?? 0) * 1_000;
-  const maxRetries = opts.maximumRetryAttempts ?? -1;
-  const maxAgeMs = (opts.maximumRecordAgeSeconds ?? -1) * 1_000;
-  const filters = opts.filters ?? [];
-  for (const pattern of filters) validatePattern(pattern);
+  for (const pattern of opts.filters ?? []) validatePattern(pattern);
   const streams =
     opts.streams ??
     new DynamoDBStreamsClient({
@@ -113,6 +106,14 @@ export function startStreamPoller(opts: StreamPollerOptions) {
   const stats: StreamPollerStats = { batches: 0, records: 0, retries: 0, discarded: 0, filtered: 0 };
   let streamArn = opts.streamArn ?? "";
   const sleep = (ms: number) => delay(ms, undefined, { signal }).catch(() => undefined);
+  const deliver = streamDelivery({
+    ...opts,
+    maxRetries: opts.maximumRetryAttempts ?? -1,
+    maxAgeMs: (opts.maximumRecordAgeSeconds ?? -1) * 1_000,
+    stats,
+    signal,
+    log,
+  });
 
   async function resolveStreamArn() {
     const client = new DynamoDBClient({
@@ -254,7 +255,7 @@ export function startStreamPoller(opts: StreamPollerOptions) {
       const due =
         gathered.length > 0 && (closed || gathered.length >= batchSize || Date.now() - firstAt >= windowMs);
       if (due) {
-        const finished = await deliver(shard, gathered, Date.now());
+        const finished = await deliver(shard.id, streamArn, gathered, Date.now());
         if (!finished) return;
         shard.checkpoint = gathered.at(-1)?.dynamodb?.SequenceNumber ?? shard.checkpoint;
         gathered = [];
@@ -273,129 +274,6 @@ export function startStreamPoller(opts: StreamPollerOptions) {
   function getRecords(shardIterator: string, limit: number) {
     return streams.send(new GetRecordsCommand({ ShardIterator: shardIterator, Limit: limit }), {
       abortSignal: signal,
-    });
-  }
-
-  /** Hands one page of a shard to the handler until every record is done with; false if stopped first. */
-  async function deliver(shard: ShardState, page: _Record[], fetchedAt: number): Promise<boolean> {
-    const records = page.map((r) => toLambdaRecord(r, streamArn, opts.region));
-    const matching =
-      filters.length === 0 ? records : records.filter((r) => filters.some((f) => matches(f, r)));
-    stats.filtered += records.length - matching.length;
-    // Batches still to deliver, in order; bisecting splits the head into two.
-    const queue: DynamoDBRecord[][] = matching.length > 0 ? [matching] : [];
-    let failures = 0;
-    while (queue.length > 0) {
-      if (signal.aborted) return false;
-      let batch = queue[0]!;
-      if (maxAgeMs >= 0) {
-        const now = Date.now();
-        const expired = batch.filter((r) => now - createdAt(r, fetchedAt) > maxAgeMs);
-        if (expired.length > 0) {
-          discard(shard, expired, "record too old");
-          batch = batch.filter((r) => !expired.includes(r));
-          queue[0] = batch;
-        }
-      }
-      if (batch.length === 0) {
-        queue.shift();
-        continue;
-      }
-      stats.batches++;
-      const failure = await invoke(batch);
-      if (!failure) {
-        stats.records += batch.length;
-        queue.shift();
-        failures = 0;
-        continue;
-      }
-      // Records before the lowest reported failure are done; the retry starts at it.
-      if (failure.at > 0) {
-        stats.records += failure.at;
-        batch = batch.slice(failure.at);
-        queue[0] = batch;
-        failures = 0;
-      }
-      if (signal.aborted) return false;
-      if (opts.bisectBatchOnFunctionError && batch.length > 1) {
-        // A reported record is split off alone, an error halves the batch; a split is not a counted retry.
-        const cut = failure.reported ? 1 : Math.ceil(batch.length / 2);
-        queue.splice(0, 1, batch.slice(0, cut), batch.slice(cut));
-        failures = 0;
-      } else if (maxRetries >= 0 && failures + 1 > maxRetries) {
-        // Lambda hands the whole failing batch to the on-failure destination and moves on.
-        discard(shard, batch, "retries exhausted");
-        queue.shift();
-        failures = 0;
-        continue;
-      } else {
-        failures++;
-      }
-      stats.retries++;
-      await sleep(backoff(failures));
-    }
-    return !signal.aborted;
-  }
-
-  /** Undefined on success, else where the retry starts (0 for the whole batch) and whether the handler said so. */
-  async function invoke(batch: DynamoDBRecord[]): Promise<{ at: number; reported: boolean } | undefined> {
-    const whole = { at: 0, reported: false };
-    let response: DynamoDBBatchResponse | undefined;
-    try {
-      response = await opts.handler({ Records: batch });
-    } catch (error) {
-      log({ level: "error", msg: "stream handler threw; whole batch retried", error: String(error) });
-      return whole;
-    }
-    const failures: unknown = response?.batchItemFailures;
-    if (failures === undefined || failures === null) return undefined;
-    if (!Array.isArray(failures)) {
-      log({
-        level: "error",
-        msg: "stream handler answered a malformed batchItemFailures; whole batch retried",
-      });
-      return whole;
-    }
-    if (failures.length === 0) return undefined;
-    let lowest = batch.length;
-    for (const failure of failures) {
-      const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
-      const index =
-        typeof id === "string" && id !== "" ? batch.findIndex((r) => r.dynamodb?.SequenceNumber === id) : -1;
-      // An empty, missing or unknown identifier fails the whole batch, as Lambda does.
-      if (index < 0) {
-        log({
-          level: "error",
-          msg: "stream handler reported an unknown itemIdentifier; whole batch retried",
-          id,
-        });
-        return whole;
-      }
-      lowest = Math.min(lowest, index);
-    }
-    return { at: lowest, reported: true };
-  }
-
-  /** What an on-failure destination would receive (the batch's coordinates), plus the keys, for the log. */
-  function discard(shard: ShardState, records: DynamoDBRecord[], reason: string) {
-    stats.discarded += records.length;
-    const first = records[0]?.dynamodb;
-    const last = records.at(-1)?.dynamodb;
-    log({
-      level: "error",
-      msg: "stream records discarded",
-      reason,
-      table: opts.tableName,
-      DDBStreamBatchInfo: {
-        shardId: shard.id,
-        startSequenceNumber: first?.SequenceNumber,
-        endSequenceNumber: last?.SequenceNumber,
-        approximateArrivalOfFirstRecord: epochIso(first?.ApproximateCreationDateTime),
-        approximateArrivalOfLastRecord: epochIso(last?.ApproximateCreationDateTime),
-        batchSize: records.length,
-        streamArn,
-      },
-      records: records.map((r) => ({ sequenceNumber: r.dynamodb?.SequenceNumber, keys: r.dynamodb?.Keys })),
     });
   }
 
@@ -437,136 +315,3 @@ export function startStreamPoller(opts: StreamPollerOptions) {
 }
 
 export type StreamPoller = ReturnType<typeof startStreamPoller>;
-
-/**
- * When the record was written, in ms. DynamoDB Local rounds ApproximateCreationDateTime down
- * to the minute, so the write happened within the following minute and no later than we read it.
- */
-function createdAt(record: DynamoDBRecord, fetchedAt: number) {
-  const stamp = (record.dynamodb?.ApproximateCreationDateTime ?? fetchedAt / 1_000) * 1_000;
-  return Math.min(stamp + 59_999, fetchedAt);
-}
-
-function epochIso(seconds: number | undefined) {
-  return seconds === undefined ? undefined : new Date(seconds * 1_000).toISOString();
-}
-
-/** The record as Lambda delivers it: epoch-second times, base64 binaries, the stream's ARN. */
-export function toLambdaRecord(record: _Record, eventSourceARN: string, region: string): DynamoDBRecord {
-  const stream = record.dynamodb ?? {};
-  const image = (values: Record<string, AttributeValue> | undefined) =>
-    values === undefined ? undefined : toLambdaImage(values);
-  const dynamodb: NonNullable<DynamoDBRecord["dynamodb"]> = {
-    ApproximateCreationDateTime:
-      stream.ApproximateCreationDateTime === undefined
-        ? undefined
-        : Math.floor(stream.ApproximateCreationDateTime.getTime() / 1_000),
-    Keys: image(stream.Keys),
-    NewImage: image(stream.NewImage),
-    OldImage: image(stream.OldImage),
-    SequenceNumber: stream.SequenceNumber,
-    SizeBytes: stream.SizeBytes,
-    StreamViewType: stream.StreamViewType,
-  };
-  for (const key of Object.keys(dynamodb) as (keyof typeof dynamodb)[]) {
-    if (dynamodb[key] === undefined) delete dynamodb[key];
-  }
-  return {
-    eventID: record.eventID,
-    eventName: record.eventName,
-    eventVersion: "1.1",
-    eventSource: "aws:dynamodb",
-    // DynamoDB Local answers "ddblocal"; handlers should see the region they were configured with.
-    awsRegion: region,
-    dynamodb,
-    eventSourceARN,
-    ...(record.userIdentity ? { userIdentity: record.userIdentity } : {}),
-  };
-}
-
-function toLambdaImage(values: Record<string, AttributeValue>): Record<string, LambdaAttributeValue> {
-  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, toLambdaValue(value)]));
-}
-
-function toLambdaValue(value: AttributeValue): LambdaAttributeValue {
-  if (value.B !== undefined) return { B: Buffer.from(value.B).toString("base64") };
-  if (value.BS !== undefined) return { BS: value.BS.map((b) => Buffer.from(b).toString("base64")) };
-  if (value.M !== undefined) return { M: toLambdaImage(value.M) };
-  if (value.L !== undefined) return { L: value.L.map(toLambdaValue) };
-  // S, N, SS, NS, NULL and BOOL look the same on both sides.
-  return value as LambdaAttributeValue;
-}
-
-// ---- Lambda event filtering (the EventBridge pattern subset Lambda documents) ----
-
-const OPERATORS = new Set(["prefix", "suffix", "exists", "anything-but", "numeric", "equals-ignore-case"]);
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
-/** A pattern with an operator we do not emulate would silently match nothing: refuse it up front. */
-function validatePattern(pattern: Record<string, unknown>) {
-  for (const [key, rule] of Object.entries(pattern)) {
-    if (Array.isArray(rule)) {
-      for (const item of rule) {
-        if (!isObject(item)) continue;
-        const [operator, ...more] = Object.keys(item);
-        if (!operator || more.length > 0 || !OPERATORS.has(operator)) {
-          throw new Error(`Unsupported filter rule at ${key}: ${JSON.stringify(item)}`);
-        }
-      }
-    } else if (isObject(rule)) {
-      validatePattern(rule);
-    } else {
-      throw new Error(`Filter pattern values must be arrays or objects (at ${key})`);
-    }
-  }
-}
-
-/** True if the record matches the pattern: every key's rule holds (nested objects recurse). */
-export function matches(pattern: Record<string, unknown>, value: unknown): boolean {
-  return Object.entries(pattern).every(([key, rule]) => {
-    const present = isObject(value) && key in value && value[key] !== undefined;
-    const field = present ? (value as Record<string, unknown>)[key] : undefined;
-    if (Array.isArray(rule)) return rule.some((r) => matchesRule(r, field, present));
-    // A missing branch still has to satisfy its leaves (only `exists: false` can).
-    return isObject(rule) && matches(rule, isObject(field) ? field : undefined);
-  });
-}
-
-function matchesRule(rule: unknown, field: unknown, present: boolean): boolean {
-  if (isObject(rule) && "exists" in rule) return rule.exists === (present && !isObject(field));
-  if (!present) return false;
-  // An array field matches if any of its elements does.
-  const values = Array.isArray(field) ? field : [field];
-  return values.some((v) => {
-    if (!isObject(rule)) return v === rule;
-    if ("prefix" in rule) return typeof v === "string" && v.startsWith(String(rule.prefix));
-    if ("suffix" in rule) return typeof v === "string" && v.endsWith(String(rule.suffix));
-    if ("equals-ignore-case" in rule)
-      return typeof v === "string" && v.toLowerCase() === String(rule["equals-ignore-case"]).toLowerCase();
-    if ("anything-but" in rule) {
-      const but = rule["anything-but"];
-      if (isObject(but) && "prefix" in but) return typeof v === "string" && !v.startsWith(String(but.prefix));
-      return !(Array.isArray(but) ? but : [but]).includes(v);
-    }
-    if ("numeric" in rule) return typeof v === "number" && numeric(rule.numeric, v);
-    return false;
-  });
-}
-
-function numeric(conditions: unknown, value: number) {
-  if (!Array.isArray(conditions)) return false;
-  for (let i = 0; i + 1 < conditions.length; i += 2) {
-    const bound = Number(conditions[i + 1]);
-    const ok = {
-      "=": value === bound,
-      "<": value < bound,
-      "<=": value <= bound,
-      ">": value > bound,
-      ">=": value >= bound,
-    }[String(conditions[i])];
-    if (!ok) return false;
-  }
-  return true;
-}

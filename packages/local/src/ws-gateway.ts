@@ -1,46 +1,19 @@
-import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import { createServer, type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { claimPort } from "./ports.ts";
-
-/** API Gateway's WebSocket message payload limit, for client messages and PostToConnection alike. */
-const MESSAGE_LIMIT = 128 * 1024;
-
-export interface WsRequestContext {
-  routeKey: string;
-  eventType: "CONNECT" | "MESSAGE" | "DISCONNECT";
-  connectionId: string;
-  connectedAt: number;
-  requestTime: string;
-  requestTimeEpoch: number;
-  requestId: string;
-  extendedRequestId: string;
-  messageDirection: "IN";
-  domainName: string;
-  stage: string;
-  apiId: string;
-  identity: { sourceIp: string; userAgent?: string };
-  /** MESSAGE events only. */
-  messageId?: string;
-  /** DISCONNECT events only. */
-  disconnectStatusCode?: number;
-  disconnectReason?: string;
-}
-
-/** What API Gateway hands a WebSocket route's Lambda (proxy integration). */
-export interface WsEvent {
-  requestContext: WsRequestContext;
-  headers?: Record<string, string>;
-  multiValueHeaders?: Record<string, string[]>;
-  /** CONNECT only; null when the URL has none. */
-  queryStringParameters?: Record<string, string> | null;
-  multiValueQueryStringParameters?: Record<string, string[]> | null;
-  body?: string;
-  isBase64Encoded: boolean;
-}
-
-export type WsHandler = (event: WsEvent) => Promise<unknown>;
+import { type Connection, connectionsApi } from "./ws-connections.ts";
+import {
+  closeReason,
+  headersOf,
+  MESSAGE_LIMIT,
+  newId,
+  type WsEvent,
+  type WsHandler,
+  type WsPeer,
+  type WsRequestContext,
+  wsContext,
+} from "./ws-event.ts";
 
 export interface WsGatewayOptions {
   /** 0 picks a free port. */
@@ -62,20 +35,6 @@ export interface WsGatewayOptions {
   /** Test hook: answer PostToConnection 429 (LimitExceededException) for this connection, as a full client buffer does. */
   throttle?: (connectionId: string) => boolean;
   log?: (entry: Record<string, unknown>) => void;
-}
-
-interface Connection {
-  id: string;
-  socket: WebSocket;
-  connectedAt: number;
-  lastActiveAt: number;
-  sourceIp: string;
-  userAgent?: string;
-  /** Handler invocations of this connection run one at a time, in arrival order. */
-  queue: Promise<void>;
-  /** Set when this side decides to close: what the DISCONNECT event reports. */
-  closing?: { code: number; reason: string };
-  timers: NodeJS.Timeout[];
 }
 
 const RESERVED_ROUTES = new Set(["connect", "disconnect", "default"]);
@@ -113,34 +72,13 @@ export async function startWsGateway(opts: WsGatewayOptions) {
     handleProtocols: (_offered, req) => protocols.get(req) ?? false,
   });
 
+  const context = (conn: WsPeer, routeKey: string, eventType: WsRequestContext["eventType"]) =>
+    wsContext(conn, routeKey, eventType, { stage, domainName });
+
   function track<T>(promise: Promise<T>) {
     pending.add(promise);
     promise.finally(() => pending.delete(promise)).catch(() => undefined);
     return promise;
-  }
-
-  function context(
-    conn: { id: string; connectedAt: number; sourceIp: string; userAgent?: string },
-    routeKey: string,
-    eventType: WsRequestContext["eventType"],
-  ): WsRequestContext {
-    const now = Date.now();
-    const requestId = newId();
-    return {
-      routeKey,
-      eventType,
-      extendedRequestId: requestId,
-      requestTime: clfTime(now),
-      messageDirection: "IN",
-      stage,
-      connectedAt: conn.connectedAt,
-      requestTimeEpoch: now,
-      identity: { sourceIp: conn.sourceIp, ...(conn.userAgent ? { userAgent: conn.userAgent } : {}) },
-      requestId,
-      domainName,
-      connectionId: conn.id,
-      apiId: "local",
-    };
   }
 
   async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
@@ -213,10 +151,7 @@ export async function startWsGateway(opts: WsGatewayOptions) {
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, conn));
   }
 
-  function accept(
-    socket: WebSocket,
-    info: { id: string; connectedAt: number; sourceIp: string; userAgent?: string },
-  ) {
+  function accept(socket: WebSocket, info: WsPeer) {
     const conn: Connection = {
       ...info,
       socket,
@@ -300,10 +235,7 @@ export async function startWsGateway(opts: WsGatewayOptions) {
     return !RESERVED_ROUTES.has(key) && Object.hasOwn(opts.handlers, key) ? key : "$default";
   }
 
-  async function invokeDisconnect(
-    conn: { id: string; connectedAt: number; sourceIp: string; userAgent?: string },
-    how: { code: number; reason: string },
-  ) {
+  async function invokeDisconnect(conn: WsPeer, how: { code: number; reason: string }) {
     const event: WsEvent = {
       headers: { Host: domainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": "" },
       multiValueHeaders: {
@@ -344,60 +276,7 @@ export async function startWsGateway(opts: WsGatewayOptions) {
     return conn && !conn.closing && conn.socket.readyState === conn.socket.OPEN ? conn : undefined;
   }
 
-  async function management(req: IncomingMessage, res: ServerResponse) {
-    const fail = (status: number, type: string, message: string) => {
-      res.writeHead(status, { "content-type": "application/json", "x-amzn-errortype": type });
-      res.end(JSON.stringify({ message }));
-    };
-    const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname === `/${stage}` || url.pathname === `/${stage}/`) {
-      res.writeHead(426, { "content-type": "application/json", upgrade: "websocket" });
-      return res.end(JSON.stringify({ message: "Upgrade Required" }));
-    }
-    const match = /^\/([^/]+)\/(?:@|%40)connections\/([^/]+)$/.exec(url.pathname);
-    if (!match || decodeURIComponent(match[1]!) !== stage)
-      return fail(403, "ForbiddenException", "Forbidden");
-    // The real endpoint wants SigV4; the SDK always signs, so a bare request here is a caller bug.
-    if (!req.headers.authorization?.startsWith("AWS4-HMAC-SHA256")) {
-      return fail(403, "ForbiddenException", "Missing Authentication Token");
-    }
-    const id = decodeURIComponent(match[2]!);
-    const body = await readBody(req);
-    const gone = () => fail(410, "GoneException", `Connection ${id} is gone`);
-
-    if (req.method === "POST") {
-      if (body.length > MESSAGE_LIMIT) {
-        return fail(413, "PayloadTooLargeException", `Data is over ${MESSAGE_LIMIT} bytes`);
-      }
-      const conn = live(id);
-      if (!conn) return gone();
-      if (opts.throttle?.(id)) return fail(429, "LimitExceededException", "Too many requests");
-      await new Promise<void>((resolve) => conn.socket.send(body, { binary: false }, () => resolve()));
-      res.writeHead(200, { "content-type": "application/json" });
-      return res.end();
-    }
-    if (req.method === "GET") {
-      const conn = live(id);
-      if (!conn) return gone();
-      res.writeHead(200, { "content-type": "application/json" });
-      return res.end(
-        JSON.stringify({
-          connectedAt: new Date(conn.connectedAt).toISOString(),
-          identity: { sourceIp: conn.sourceIp, userAgent: conn.userAgent ?? "" },
-          lastActiveAt: new Date(conn.lastActiveAt).toISOString(),
-        }),
-      );
-    }
-    if (req.method === "DELETE") {
-      const conn = live(id);
-      if (!conn) return gone();
-      close(conn, 1000, "");
-      res.writeHead(204);
-      return res.end();
-    }
-    return fail(403, "ForbiddenException", "Forbidden");
-  }
-
+  const management = connectionsApi({ stage, live, close, throttle: opts.throttle });
   const server = createServer((req, res) => {
     management(req, res).catch((error) => {
       log({ level: "error", msg: "ws management API failed", error: String(error) });
@@ -462,45 +341,4 @@ function refuse(socket: Duplex, status: number, body: string) {
       "Connection: close\r\n\r\n" +
       body,
   );
-}
-
-/** API Gateway's ids look like `K0R3ZcFHIAMCJRA=`: 15 URL-safe characters and a pad. */
-function newId() {
-  return `${randomBytes(11).toString("base64url")}=`;
-}
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** `requestTime` in API Gateway's format: 09/Apr/2020:18:03:43 +0000. */
-function clfTime(ms: number) {
-  const d = new Date(ms);
-  const two = (n: number) => String(n).padStart(2, "0");
-  return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
-}
-
-/** The handshake's headers as sent (case kept), plus what API Gateway's edge adds. */
-function headersOf(req: IncomingMessage, sourceIp: string, port: number) {
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), req.rawHeaders[i + 1]!];
-  }
-  multiValueHeaders["X-Forwarded-For"] ??= [sourceIp];
-  multiValueHeaders["X-Forwarded-Port"] ??= [String(port)];
-  multiValueHeaders["X-Forwarded-Proto"] ??= ["http"];
-  const headers = Object.fromEntries(Object.entries(multiValueHeaders).map(([k, v]) => [k, v.join(",")]));
-  return { headers, multiValueHeaders };
-}
-
-/** The reason API Gateway reports when the client's close frame gave none. */
-function closeReason(code: number) {
-  if (code === 1005) return "Client-side close frame status not set";
-  if (code === 1006) return "Connection was closed abnormally";
-  return "";
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -53,7 +53,8 @@ describe("agent-kit", () => {
       expect(await ping()).toBe("HealthyBusy");
       while (!release) await sleep(10);
       expect((await Task.get(core, taskId))?.status).toBe("RUNNING");
-      await sleep(150);
+      // Heartbeats every 50 ms: wait for the first rather than guess how long a busy machine takes.
+      for (let i = 0; i < 600 && !(await Task.get(core, taskId))?.heartbeatAt; i++) await sleep(50);
       expect((await Task.get(core, taskId))?.heartbeatAt).toBeGreaterThan(0);
       release({ summary: "done" });
       while ((await ping()) !== "Healthy") await sleep(10);

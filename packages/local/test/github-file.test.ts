@@ -9,6 +9,7 @@ describe("status comments without a GitHub token", () => {
   let stack: LocalStack;
   let api: ReturnType<typeof apiClient>;
   beforeAll(async () => {
+    // Short windows and fast stream reads so the test waits milliseconds; it measures no latency.
     stack = await startTestStack({ githubBatchingWindowMs: 100, streamPollMs: 25, reconcileMs: 0 });
     api = apiClient(stack.apiUrl, stack.token);
   });

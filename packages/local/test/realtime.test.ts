@@ -22,6 +22,8 @@ describe("live status over WebSocket", () => {
   let api: ReturnType<typeof apiClient>;
   let management: ApiGatewayManagementApiClient;
   beforeAll(async () => {
+    // Idle shards read every 25 ms rather than Lambda's 250: these tests cut and resume sockets
+    // dozens of times and measure no latency (pnpm bench:realtime does, at Lambda's pace).
     stack = await startTestStack({ limits: { activePerUser: 100 }, streamPollMs: 25 });
     api = apiClient(stack.apiUrl, stack.token);
     management = new ApiGatewayManagementApiClient({

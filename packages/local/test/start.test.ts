@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -47,18 +47,25 @@ describe("pnpm start", () => {
     javaPid = undefined;
   });
 
-  it("serves /health, writes local.json, and stops on SIGINT leaving no Java process", async () => {
+  it("serves /health, writes local.json over a crashed run's, and stops on SIGINT leaving no Java process nor stale pids", async () => {
     const stateDir = mkdtempSync(join(tmpdir(), "conveyor-start-"));
+    // What a crashed run leaves: pids and ports nobody serves any more.
+    const stale = { apiUrl: "http://127.0.0.1:9", pids: { stack: 2 ** 22 + 1, dynamodb: 2 ** 22 + 2 } };
+    writeFileSync(join(stateDir, "local.json"), JSON.stringify(stale));
     const started = Date.now();
     const proc = start(["--port", "0", "--state-dir", stateDir]);
     running = proc.child;
     while (!proc.output().includes("Press Ctrl-C")) {
       if (proc.child.exitCode !== null) throw new Error(proc.output());
-      if (Date.now() - started > 60_000) throw new Error(`not ready:\n${proc.output()}`);
+      // Boot starts Java and bundles the agent: generous, for a busy machine.
+      if (Date.now() - started > 240_000) throw new Error(`not ready:\n${proc.output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const local = JSON.parse(readFileSync(join(stateDir, "local.json"), "utf8"));
     javaPid = local.pids.dynamodb;
+    expect(local.pids.stack).not.toBe(stale.pids.stack);
+    expect(alive(local.pids.stack)).toBe(true);
+    expect(local.apiUrl).not.toBe(stale.apiUrl);
     expect(local).toMatchObject({
       wsUrl: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/local$/),
       token: expect.stringMatching(/^cvy_/),
@@ -95,7 +102,10 @@ describe("pnpm start", () => {
     proc.child.kill("SIGINT");
     expect(await proc.exited).toBe(0);
     expect(alive(local.pids.dynamodb)).toBe(false);
-  });
+    // Nothing that only held while it ran is left to be trusted; the tokens outlive it.
+    const after = JSON.parse(readFileSync(join(stateDir, "local.json"), "utf8"));
+    expect(after).toEqual({ token: local.token, tokens: local.tokens });
+  }, 300_000);
 
   it("says plainly that Java is missing", async () => {
     // A PATH holding node and nothing else.

@@ -13,10 +13,12 @@ describe("steering and self-healing", () => {
   beforeAll(async () => {
     stack = await startTestStack({
       reconcileMs: 0, // driven by hand
+      // Timeouts far above what a busy machine needs to heartbeat or reconcile (30x the
+      // heartbeat, seconds of grace), so only the tests' own waits past them trip them.
       limits: {
         heartbeatMs: 100,
-        heartbeatTimeoutMs: 1_500,
-        cancelGraceMs: 800,
+        heartbeatTimeoutMs: 3_000,
+        cancelGraceMs: 3_000,
         strandedRetryMs: 60_000,
         indexSettleMs: 50,
       },
@@ -34,7 +36,7 @@ describe("steering and self-healing", () => {
     client: Api,
     taskId: string,
     match: (e: { type: string; data: Record<string, unknown> }) => boolean,
-    timeoutMs = 20_000,
+    timeoutMs = 50_000,
   ) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -104,7 +106,13 @@ describe("steering and self-healing", () => {
     expect(answers[10]).toBe(429);
     await api.call("POST", `/v1/tasks/${id}/cancel`);
     await api.waitFor(id, ["CANCELLED"]);
-    // The agent never read its inbox: every nudge expired, each with an event.
+    // The agent never read its inbox: every nudge expired, each with an event. They are
+    // settled just after the terminal transition commits, so wait for them rather than race.
+    for (let i = 0; i < 1_000; i++) {
+      const expired = (await api.allEvents(id)).filter((e) => e.type === "nudge.expired");
+      if (expired.length >= 10) break;
+      await sleep(50);
+    }
     const events = await api.allEvents(id);
     expect(events.filter((e) => e.type === "nudge.expired")).toHaveLength(10);
     expect(events.filter((e) => e.type === "nudge.acknowledged")).toHaveLength(0);
@@ -187,7 +195,7 @@ describe("steering and self-healing", () => {
     await sleep(300);
     await reconcile(); // within the grace period: nothing yet
     expect((await api.task(taskId)).body.task.status).toBe("RUNNING");
-    await sleep(900);
+    await sleep(3_000); // past the grace period
     const report = await reconcile();
     expect(report.fixed.cancel_forced).toBe(1);
     const task = (await api.task(taskId)).body.task;
@@ -222,7 +230,7 @@ describe("steering and self-healing", () => {
     expect(waiting.body.task.status).toBe("QUEUED");
     const crashedId = slots[0]!.body.task.taskId;
     await waitForEvent(crashy, crashedId, (e) => e.type === "agent.turn" && e.data.turn === 1);
-    await sleep(1_800); // past the heartbeat timeout
+    await sleep(3_300); // past the heartbeat timeout
     const report = await reconcile();
     expect(report.fixed.heartbeat_lost).toBe(1);
     const crashed = (await crashy.task(crashedId)).body.task;
@@ -255,7 +263,7 @@ describe("steering and self-healing", () => {
       await Task.transition(stack.core, task.taskId, { to: "STARTING", reason: "claimed" });
       await Task.transition(stack.core, task.taskId, { to: "RUNNING", reason: "agent_started" });
     });
-    await sleep(1_700);
+    await sleep(3_200); // past the heartbeat timeout
     const [a, b] = await Promise.all([reconcile(), reconcile()]);
     expect((a.fixed.heartbeat_lost ?? 0) + (b.fixed.heartbeat_lost ?? 0)).toBeGreaterThanOrEqual(1);
     const events = await stack.core.store.event.query.primary({ taskId: task.taskId }).go({ pages: "all" });

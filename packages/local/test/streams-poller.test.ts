@@ -15,10 +15,10 @@ import {
 import type { Config } from "@conveyor/core/config";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { matches, type StreamPollerOptions, startStreamPoller } from "../src/streams-poller.ts";
+import { type StreamPollerOptions, startStreamPoller } from "../src/streams-poller.ts";
 import { sleep, testConfig } from "./harness.ts";
 
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000) {
+async function waitUntil(condition: () => boolean, timeoutMs = 40_000) {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error("timed out waiting");
@@ -62,6 +62,7 @@ describe("startStreamPoller against DynamoDB Local", () => {
       credentials: config.credentials!,
       tableName: table,
       handler,
+      // Faster than Lambda's 250 ms: these tests wait on many deliveries and measure no latency.
       pollIntervalMs: 20,
       ...opts,
     });
@@ -442,6 +443,7 @@ describe("startStreamPoller shard handling (fake Streams API)", () => {
       tableName: "fake",
       streams: fake.client,
       streamArn: "arn:aws:dynamodb:us-east-1:000000000000:table/fake/stream/1",
+      // A fake Streams API answers at once: polling it fast keeps these shard-order tests short.
       pollIntervalMs: 5,
       discoverIntervalMs: 20,
       handler: async (event) => {
@@ -526,27 +528,5 @@ describe("startStreamPoller shard handling (fake Streams API)", () => {
 
     expect(records[0]?.dynamodb?.NewImage?.bin).toEqual({ B: "AQID" });
     expect(records[0]?.awsRegion).toBe("us-east-1");
-  });
-});
-
-describe("event filter patterns", () => {
-  const record = {
-    eventName: "INSERT",
-    dynamodb: { NewImage: { type: { S: "agent.turn" }, tags: { SS: ["a", "b"] }, n: { N: "5" } } },
-  };
-
-  it("matches exact values, prefixes, exists and anything-but on nested keys", () => {
-    expect(matches({ eventName: ["INSERT", "MODIFY"] }, record)).toBe(true);
-    expect(matches({ eventName: ["REMOVE"] }, record)).toBe(false);
-    expect(matches({ dynamodb: { NewImage: { type: { S: [{ prefix: "agent." }] } } } }, record)).toBe(true);
-    expect(matches({ dynamodb: { NewImage: { type: { S: [{ exists: true }] } } } }, record)).toBe(true);
-    expect(matches({ dynamodb: { NewImage: { gone: { S: [{ exists: false }] } } } }, record)).toBe(true);
-    expect(matches({ dynamodb: { NewImage: { gone: { S: [{ exists: true }] } } } }, record)).toBe(false);
-    expect(matches({ dynamodb: { NewImage: { type: { S: [{ "anything-but": ["x"] }] } } } }, record)).toBe(
-      true,
-    );
-    expect(matches({ dynamodb: { NewImage: { tags: { SS: ["b"] } } } }, record)).toBe(true);
-    expect(matches({ dynamodb: { NewImage: { n: { N: ["5"] } } } }, record)).toBe(true);
-    expect(matches({ dynamodb: { OldImage: { type: { S: ["agent.turn"] } } } }, record)).toBe(false);
   });
 });

@@ -6,10 +6,11 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { startWsGateway, type WsEvent, type WsGatewayOptions } from "../src/ws-gateway.ts";
+import type { WsEvent } from "../src/ws-event.ts";
+import { startWsGateway, type WsGatewayOptions } from "../src/ws-gateway.ts";
 import { sleep } from "./harness.ts";
 
-async function waitUntil(condition: () => boolean, timeoutMs = 5_000) {
+async function waitUntil(condition: () => boolean, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error("timed out waiting");
