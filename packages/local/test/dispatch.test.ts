@@ -131,8 +131,10 @@ describe("dispatch", () => {
       const failed = await asAlice().waitFor(taskId, ["FAILED"], 30_000);
       expect(failed.error.code).toBe("dispatch_failed");
       // maxReceiveCount is 3 here: three receives, each retrying the 503 within the invocation
-      // (core's runtime client), the last one fails the task.
-      expect(starts(taskId)).toHaveLength(3 * RUNTIME_RETRY.attempts);
+      // (core's runtime client), the last one fails the task. (With this test's 1 s visibility
+      // timeout a receive's retries may still run when the next receive fails the task.)
+      expect(starts(taskId).length).toBeGreaterThan(3);
+      expect(starts(taskId).length).toBeLessThanOrEqual(3 * RUNTIME_RETRY.attempts);
       // The message moves to the DLQ after its last receive; the drain records it and empties the queue.
       const deadline = Date.now() + 15_000;
       while (!deadLetters.includes(taskId) && Date.now() < deadline) await sleep(100);
