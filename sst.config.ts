@@ -22,7 +22,8 @@ export default $config({
     const realtime = await import("./infra/realtime");
     const agent = await import("./infra/agent");
     const api = await import("./infra/api");
-    await import("./infra/fanout");
+    await import("./infra/cron");
+    await import("./infra/streams");
     const alarms = await import("./infra/alarms");
     return {
       api: api.api.url,

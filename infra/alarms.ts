@@ -1,9 +1,10 @@
 import { handlers } from "../packages/functions/src/handlers.ts";
 import { functions as agentFunctions } from "./agent.ts";
 import { functions as apiFunctions } from "./api.ts";
-import { streamFailures, functions as streamFunctions } from "./fanout.ts";
+import { functions as cronFunctions } from "./cron.ts";
 import { dlqDrain, functions as queueFunctions, taskDlq } from "./queue.ts";
 import { functions as realtimeFunctions } from "./realtime.ts";
+import { streamFailures, functions as streamFunctions } from "./streams.ts";
 
 /**
  * Alarms, all to one SNS topic. Subscribe to it (`CONVEYOR_ALARM_EMAIL` adds an e-mail
@@ -22,6 +23,7 @@ const functionNames = {
   ...queueFunctions,
   ...realtimeFunctions,
   ...agentFunctions,
+  ...cronFunctions,
   ...streamFunctions,
 };
 for (const name of Object.keys(handlers)) {

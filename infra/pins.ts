@@ -1,4 +1,4 @@
-/** What every function is pinned to (infra/function.ts), in a module without SST globals so tests can read it. */
+/** What infra pins (function runtime, bundle, the agent's model), in a module without SST globals so tests can read it. */
 
 /**
  * The Lambda runtime, pinned rather than left to SST's default. Node 24: Node 22 leaves
@@ -15,3 +15,10 @@ export const RUNTIME = "nodejs24.x";
  * and matches `pnpm build` (scripts/build.ts: node22 / es2023).
  */
 export const BUNDLE_TARGET = "es2023";
+/**
+ * The model the agent runs on Bedrock unless `CONVEYOR_AGENT_MODEL` says otherwise: Claude
+ * Sonnet through its global cross-region inference profile, which any AgentCore region can
+ * call. For data that must stay in one geography, use that geography's profile (`us.`,
+ * `eu.`, `apac.`) instead.
+ */
+export const DEFAULT_AGENT_MODEL = "global.anthropic.claude-sonnet-4-5-20250929-v1:0";

@@ -16,9 +16,9 @@ function table(name: TableName) {
 }
 
 export const tasks = table("Tasks");
-/** NEW_IMAGE stream: the fan-out and the GitHub status comment read it (infra/fanout.ts). */
+/** NEW_IMAGE stream: the fan-out and the GitHub status comment read it (infra/streams.ts). */
 export const events = table("Events");
-/** NEW_AND_OLD_IMAGES stream: new nudges are pushed to their agents (infra/fanout.ts). */
+/** NEW_AND_OLD_IMAGES stream: new nudges are pushed to their agents (infra/streams.ts). */
 export const nudges = table("Nudges");
 export const connections = table("Connections");
 

@@ -1,8 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test, vi } from "vitest";
+import { RUNTIME_RETRY, UNSET_RUNTIME_ARN } from "../../packages/core/src/runtime/index.ts";
 import { streamSubscriptions } from "../../packages/core/src/tables.ts";
 import { type HandlerName, handlers } from "../../packages/functions/src/handlers.ts";
+import { DEFAULT_AGENT_MODEL } from "../pins.ts";
 import { analyze, ROOT, type Usage } from "./analyze.ts";
 import {
   checkAgentRuntime,
@@ -14,6 +16,7 @@ import {
   checkQueues,
   checkTriggers,
   localSources,
+  seconds,
 } from "./contract.ts";
 import { type Recording, type RunOptions, runConfig, text } from "./recorder.ts";
 
@@ -23,19 +26,29 @@ const AGENT = join(ROOT, "packages/agent-kit/src/main.ts");
 const IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/conveyor-agent:3f2a1c";
 
 /** What every handler's code (and the reference agent's) uses, read once. */
-function usageOf(overrides: Record<string, string> = {}) {
-  const analyzed = analyze([...names.map(fileOf), AGENT], { overrides });
+function usageOf() {
+  const analyzed = analyze([...names.map(fileOf), AGENT]);
   return {
     usage: new Map(names.map((n) => [n, analyzed.get(fileOf(n))!])),
     agent: analyzed.get(AGENT)!,
   };
 }
 
+/** The usage with some handlers' code replaced: only those are read again (a program of their own). */
+function usageWith(changed: Partial<Record<HandlerName, (source: string) => string>>) {
+  const touched = Object.keys(changed) as HandlerName[];
+  const overrides = Object.fromEntries(
+    touched.map((n) => [fileOf(n), changed[n]!(readFileSync(fileOf(n), "utf8"))]),
+  );
+  const analyzed = analyze(touched.map(fileOf), { overrides });
+  return new Map(names.map((n) => [n, touched.includes(n) ? analyzed.get(fileOf(n))! : usage.get(n)!]));
+}
+
 let usage: Map<HandlerName, Usage>;
 let agent: Usage;
 beforeAll(() => {
   ({ usage, agent } = usageOf());
-}, 60_000);
+}, 90_000);
 
 /** sst.config.ts evaluated afresh against the recording stand-in. */
 async function record(opts: RunOptions): Promise<Recording> {
@@ -181,6 +194,116 @@ describe("sst.config.ts", () => {
     const rec = await record({ stage: "pr-12" });
     expect(rec.resources.filter((r) => r.name === "AgentRuntime").map((r) => r.type)).toEqual(["sst.Secret"]);
     expect(rec.resources.some((r) => r.type === "aws.bedrock.AgentcoreAgentRuntime")).toBe(false);
+  });
+
+  test("a first deploy goes through with AgentRuntime unset, and its grant reaches no runtime", async () => {
+    // No secret is set (RunOptions.secrets): a secret without a placeholder would stop here, as SST does.
+    const rec = await record({ stage: "production" });
+    expect(checkAll(rec, usage, agent)).toEqual([]);
+    const secret = rec.resources.find((r) => r.name === "AgentRuntime")!;
+    expect(secret.args).toBe(UNSET_RUNTIME_ARN);
+    // An ARN IAM accepts, in an account that cannot exist.
+    expect(UNSET_RUNTIME_ARN).toMatch(/^arn:aws:bedrock-agentcore:[a-z0-9-]+:000000000000:runtime\/\w+$/);
+    expect(fn(rec, "Dispatch").args.permissions[0].resources.map(text)).toEqual([
+      "{{AgentRuntime.value}}",
+      "{{AgentRuntime.value}}/runtime-endpoint/*",
+    ]);
+  });
+
+  test("each stage has its own runtime: its name and role carry the stage, its environment names the stage's own resources", async () => {
+    const names = new Set<string>();
+    for (const stage of ["pr-12", "production"]) {
+      const rec = await record({ stage, env: { CONVEYOR_AGENT_IMAGE: IMAGE } });
+      expect(checkAll(rec, usage, agent), stage).toEqual([]);
+      const runtime = rec.resources.find((r) => r.type === "aws.bedrock.AgentcoreAgentRuntime")!;
+      const role = rec.resources.find((r) => r.type === "aws.iam.Role")!;
+      expect(runtime.args.agentRuntimeName).toContain(stage.replace(/-/g, "_"));
+      expect(role.args.name).toContain(stage);
+      expect(text(runtime.args.roleArn)).toBe("{{AgentRuntimeRole.arn}}");
+      names.add(runtime.args.agentRuntimeName);
+      names.add(role.args.name);
+      expect(
+        Object.fromEntries(Object.entries(runtime.args.environmentVariables).map(([k, v]) => [k, text(v)])),
+      ).toMatchObject({
+        CONVEYOR_TASKS_TABLE: "{{Tasks.name}}",
+        CONVEYOR_EVENTS_TABLE: "{{Events.name}}",
+        CONVEYOR_NUDGES_TABLE: "{{Nudges.name}}",
+        CONVEYOR_TASK_QUEUE_URL: "{{TaskQueue.url}}",
+      });
+    }
+    expect(names.size).toBe(4);
+  });
+
+  test("the agent role is AgentCore's execution role: confused-deputy conditions, its log groups, Claude on Bedrock", async () => {
+    const rec = await record({ stage: "pr-12", env: { CONVEYOR_AGENT_IMAGE: IMAGE } });
+    const account = "{{aws.getCallerIdentity.accountId}}";
+    const region = "{{aws.getRegion.region}}";
+    const role = rec.resources.find((r) => r.type === "aws.iam.Role")!;
+    expect(JSON.parse(role.args.assumeRolePolicy).Statement).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { Service: "bedrock-agentcore.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": account },
+          ArnLike: { "aws:SourceArn": `arn:aws:bedrock-agentcore:${region}:${account}:*` },
+        },
+      },
+    ]);
+    const policy = JSON.parse(rec.resources.find((r) => r.type === "aws.iam.RolePolicy")!.args.policy);
+    const logGroups = `arn:aws:logs:${region}:${account}:log-group:/aws/bedrock-agentcore/runtimes/*`;
+    expect(policy.Statement).toEqual(
+      expect.arrayContaining([
+        {
+          Effect: "Allow",
+          Action: ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+          Resource: [
+            "arn:aws:bedrock:*::foundation-model/*",
+            `arn:aws:bedrock:${region}:${account}:inference-profile/*`,
+          ],
+        },
+        {
+          Effect: "Allow",
+          Action: ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+          Resource: [logGroups],
+        },
+        {
+          Effect: "Allow",
+          Action: ["logs:DescribeLogGroups"],
+          Resource: [`arn:aws:logs:${region}:${account}:log-group:*`],
+        },
+        {
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: [`${logGroups}:log-stream:*`],
+        },
+      ]),
+    );
+  });
+
+  test("the agent runs Claude on Bedrock in the stage's region, on a model CONVEYOR_AGENT_MODEL may change", async () => {
+    const env = async (extra: Record<string, string> = {}) => {
+      const rec = await record({ stage: "pr-12", env: { CONVEYOR_AGENT_IMAGE: IMAGE, ...extra } });
+      const runtime = rec.resources.find((r) => r.type === "aws.bedrock.AgentcoreAgentRuntime")!;
+      return Object.fromEntries(
+        Object.entries(runtime.args.environmentVariables).map(([k, v]) => [k, text(v)]),
+      );
+    };
+    expect(await env()).toMatchObject({
+      CLAUDE_CODE_USE_BEDROCK: "1",
+      AWS_REGION: "{{aws.getRegion.region}}",
+      ANTHROPIC_MODEL: DEFAULT_AGENT_MODEL,
+    });
+    expect(DEFAULT_AGENT_MODEL).toMatch(/^(global|us|eu|apac)\.anthropic\.claude-sonnet-/);
+    const model = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    expect((await env({ CONVEYOR_AGENT_MODEL: model })).ANTHROPIC_MODEL).toBe(model);
+  });
+
+  test("the dispatcher's runtime retries end well within its timeout", async () => {
+    const rec = await record({ stage: "pr-12" });
+    const timeoutMs = seconds(fn(rec, "Dispatch").args.timeout) * 1_000;
+    // Half the timeout at most: the rest records the outcome (a transition, a failed task).
+    expect(RUNTIME_RETRY.budgetMs).toBeLessThanOrEqual(timeoutMs / 2);
   });
 
   test("with CONVEYOR_AGENT_IMAGE infra creates the runtime, with exactly what agent-kit uses", async () => {
@@ -379,6 +502,65 @@ describe("a deliberate break fails the contract", () => {
       caught: /^Api: runtime is undefined, not the pinned nodejs24.x/,
     },
     {
+      what: "an AgentRuntime secret with no placeholder",
+      mutate: (rec) => {
+        rec.resources.find((r) => r.name === "AgentRuntime")!.args = undefined;
+      },
+      caught: /^the AgentRuntime secret's placeholder is undefined/,
+    },
+    {
+      what: "an agent role any service's runtime may assume",
+      env: { CONVEYOR_AGENT_IMAGE: IMAGE },
+      mutate: (rec) => {
+        const role = rec.resources.find((r) => r.type === "aws.iam.Role")!;
+        const trust = JSON.parse(role.args.assumeRolePolicy);
+        delete trust.Statement[0].Condition;
+        role.args.assumeRolePolicy = JSON.stringify(trust);
+      },
+      caught: /^agent role trust must be AgentCore's, with aws:SourceAccount and aws:SourceArn/,
+    },
+    {
+      what: "an agent role that cannot describe log groups",
+      env: { CONVEYOR_AGENT_IMAGE: IMAGE },
+      mutate: (rec) => {
+        const policy = rec.resources.find((r) => r.type === "aws.iam.RolePolicy")!;
+        const doc = JSON.parse(policy.args.policy);
+        doc.Statement = doc.Statement.filter(
+          (s: { Action: string[] }) => !s.Action.includes("logs:DescribeLogGroups"),
+        );
+        policy.args.policy = JSON.stringify(doc);
+      },
+      caught: /^agent role lacks logs:DescribeLogGroups/,
+    },
+    {
+      what: "an agent reading another stage's table",
+      env: { CONVEYOR_AGENT_IMAGE: IMAGE },
+      mutate: (rec) => {
+        const runtime = rec.resources.find((r) => r.type === "aws.bedrock.AgentcoreAgentRuntime")!;
+        runtime.args.environmentVariables.CONVEYOR_TASKS_TABLE = "conveyor-production-TasksTable";
+      },
+      caught:
+        /^agent environment CONVEYOR_TASKS_TABLE is conveyor-production-TasksTable, not this stage's \{\{Tasks.name\}\}/,
+    },
+    {
+      what: "a shared runtime (no stage in its name)",
+      env: { CONVEYOR_AGENT_IMAGE: IMAGE },
+      mutate: (rec) => {
+        rec.resources.find((r) => r.type === "aws.bedrock.AgentcoreAgentRuntime")!.args.agentRuntimeName =
+          "conveyor";
+      },
+      caught: /^agent runtime name conveyor does not carry the stage pr-12/,
+    },
+    {
+      what: "an agent without Bedrock",
+      env: { CONVEYOR_AGENT_IMAGE: IMAGE },
+      mutate: (rec) => {
+        const runtime = rec.resources.find((r) => r.type === "aws.bedrock.AgentcoreAgentRuntime")!;
+        delete runtime.args.environmentVariables.CLAUDE_CODE_USE_BEDROCK;
+      },
+      caught: /^agent environment lacks CLAUDE_CODE_USE_BEDROCK=1/,
+    },
+    {
       what: "an agent role wider than agent-kit's needs",
       env: { CONVEYOR_AGENT_IMAGE: IMAGE },
       mutate: (rec) => {
@@ -398,24 +580,30 @@ describe("a deliberate break fails the contract", () => {
     expect(checkAll(rec, usage, agent)).toContainEqual(expect.stringMatching(caught));
   });
 
-  test("a handler's code that changes: 3 parameters, not async, a resource it does not link", async () => {
-    const source = (name: HandlerName) => readFileSync(fileOf(name), "utf8");
-    const broken = usageOf({
-      [fileOf("DlqDrain")]: source("DlqDrain").replace(
-        "async (event: SQSEvent): Promise<SQSBatchResponse> =>",
-        "async (event: SQSEvent, _context: unknown, _callback: unknown): Promise<SQSBatchResponse> =>",
-      ),
-      [fileOf("WsConnect")]: source("WsConnect").replace(
-        "async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> =>",
-        "(event: WebSocketEvent): APIGatewayProxyResultV2 => ({ statusCode: event ? 200 : 500 }); const _old = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> =>",
-      ),
-      [fileOf("WsDisconnect")]: source("WsDisconnect").replace(
-        "await Realtime.disconnect(",
-        "await useCore().queue.send(event.requestContext.connectionId);\n  await Realtime.disconnect(",
-      ),
+  // Reads three handlers' code again with the TypeScript compiler (only those three: a program
+  // of their own): 8-15 s on a loaded machine, so its budget holds at 4 times slower still.
+  test("a handler's code that changes: 3 parameters, not async, a resource it does not link", {
+    timeout: 90_000,
+  }, async () => {
+    const broken = usageWith({
+      DlqDrain: (source) =>
+        source.replace(
+          "async (event: SQSEvent): Promise<SQSBatchResponse> =>",
+          "async (event: SQSEvent, _context: unknown, _callback: unknown): Promise<SQSBatchResponse> =>",
+        ),
+      WsConnect: (source) =>
+        source.replace(
+          "async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> =>",
+          "(event: WebSocketEvent): APIGatewayProxyResultV2 => ({ statusCode: event ? 200 : 500 }); const _old = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> =>",
+        ),
+      WsDisconnect: (source) =>
+        source.replace(
+          "await Realtime.disconnect(",
+          "await useCore().queue.send(event.requestContext.connectionId);\n  await Realtime.disconnect(",
+        ),
     });
     const rec = await record({ stage: "pr-12" });
-    const problems = checkFunctions(rec, broken.usage);
+    const problems = checkFunctions(rec, broken);
     expect(problems).toContainEqual("DlqDrain: handler takes 3 parameters; it must take fewer than 3");
     expect(problems).toContainEqual(
       expect.stringMatching(

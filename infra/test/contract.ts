@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultLimits } from "../../packages/core/src/config.ts";
+import { UNSET_RUNTIME_ARN } from "../../packages/core/src/runtime/arn.ts";
 import { streamSubscriptions, type TableName, tables } from "../../packages/core/src/tables.ts";
 import { type HandlerName, handlers } from "../../packages/functions/src/handlers.ts";
 import { BUNDLE_TARGET, RUNTIME } from "../pins.ts";
@@ -407,7 +408,11 @@ export function checkOutputs(rec: Recording): Problems {
   return problems;
 }
 
-/** The AgentRuntime link: a secret, or (CONVEYOR_AGENT_IMAGE) a runtime with exactly the agent's needs. */
+/**
+ * The AgentRuntime link: the stage's own runtime, either created from CONVEYOR_AGENT_IMAGE
+ * with exactly the agent's needs, or a secret whose placeholder lets a first deploy through
+ * while granting nothing.
+ */
 export function checkAgentRuntime(rec: Recording, agent: Usage): Problems {
   const problems: Problems = [];
   const runtimes = rec.resources.filter((r) => r.type === "aws.bedrock.AgentcoreAgentRuntime");
@@ -415,6 +420,11 @@ export function checkAgentRuntime(rec: Recording, agent: Usage): Problems {
   if (link.length !== 1) return [`expected one AgentRuntime link, found ${link.map((l) => l.type)}`];
   if (runtimes.length === 0) {
     if (link[0]!.type !== "sst.Secret") problems.push("without an image, AgentRuntime must be a secret");
+    else if (link[0]!.args !== UNSET_RUNTIME_ARN) {
+      problems.push(
+        `the AgentRuntime secret's placeholder is ${JSON.stringify(link[0]!.args)}, not UNSET_RUNTIME_ARN: a first deploy needs an ARN that IAM accepts and that reaches nothing`,
+      );
+    }
     return problems;
   }
   const [runtime] = runtimes as [Resource];
@@ -431,11 +441,45 @@ export function checkAgentRuntime(rec: Recording, agent: Usage): Problems {
   if (!/^[a-zA-Z][a-zA-Z0-9_]{0,47}$/.test(runtime.args.agentRuntimeName)) {
     problems.push(`agent runtime name ${runtime.args.agentRuntimeName} is not [a-zA-Z][a-zA-Z0-9_]{0,47}`);
   }
-  // The environment and the role hold exactly what agent-kit's code uses.
-  const env = Object.keys(runtime.args.environmentVariables ?? {}).filter((k) => k.startsWith("CONVEYOR_"));
+  // One runtime per stage: its name and its role's carry the stage.
+  const stage = rec.stage.replace(/[^a-zA-Z0-9_]/g, "_");
+  const role = rec.resources.find((r) => r.type === "aws.iam.Role");
+  if (!String(runtime.args.agentRuntimeName).includes(stage)) {
+    problems.push(
+      `agent runtime name ${runtime.args.agentRuntimeName} does not carry the stage ${rec.stage}`,
+    );
+  }
+  if (!String(role?.args.name ?? "").includes(rec.stage)) {
+    problems.push(`agent role name ${role?.args.name} does not carry the stage ${rec.stage}`);
+  }
+  if (text(runtime.args.roleArn) !== text((role?.instance as Loose)?.arn)) {
+    problems.push("the runtime must run with the agent role infra creates");
+  }
+  // The environment names exactly what agent-kit's code uses, and this stage's own resources.
+  const environment: Record<string, unknown> = runtime.args.environmentVariables ?? {};
+  const env = Object.keys(environment).filter((k) => k.startsWith("CONVEYOR_"));
   const expectedEnv = [...agent.links].map((l) => ENV_OF[l] ?? `<no variable for ${l}>`);
   if (!sameSet(env, expectedEnv))
     problems.push(`agent environment [${env}] is not [${expectedEnv}] (what its code uses)`);
+  for (const linkName of agent.links) {
+    const variable = ENV_OF[linkName];
+    const resource = rec.resources.find((r) => r.name === linkName && r.type.startsWith("sst.aws."));
+    const own = resource && text((resource.instance as Loose)[variable?.endsWith("_URL") ? "url" : "name"]);
+    if (variable && text(environment[variable]) !== own) {
+      problems.push(
+        `agent environment ${variable} is ${text(environment[variable])}, not this stage's ${own}`,
+      );
+    }
+  }
+  // Claude on Bedrock (the agent's brain), in the stage's region.
+  if (environment.CLAUDE_CODE_USE_BEDROCK !== "1")
+    problems.push("agent environment lacks CLAUDE_CODE_USE_BEDROCK=1");
+  if (!environment.AWS_REGION) problems.push("agent environment lacks AWS_REGION");
+  if (typeof environment.ANTHROPIC_MODEL !== "string" || !environment.ANTHROPIC_MODEL) {
+    problems.push("agent environment lacks ANTHROPIC_MODEL");
+  }
+  problems.push(...checkAgentRole(rec, role));
+
   const policy = rec.resources.find((r) => r.type === "aws.iam.RolePolicy");
   const statements = policy ? JSON.parse(policy.args.policy).Statement : [];
   const dataTables = statements
@@ -452,6 +496,53 @@ export function checkAgentRuntime(rec: Recording, agent: Usage): Problems {
     problems.push(`agent role grants [${granted}] but agent-kit uses [${[...agent.links]}]`);
   }
   if (agent.actions.size > 0) problems.push("agent-kit calls AgentCore itself; its role would need that");
+  return problems;
+}
+
+/**
+ * The agent role against AWS's documented AgentCore Runtime execution role: trusted by
+ * AgentCore for this account's runtimes only, its logs (DescribeLogGroups included), and
+ * Bedrock model calls on foundation models and inference profiles.
+ */
+function checkAgentRole(rec: Recording, role: Resource | undefined): Problems {
+  const problems: Problems = [];
+  const trust = role ? JSON.parse(role.args.assumeRolePolicy).Statement : [];
+  const account = "{{aws.getCallerIdentity.accountId}}";
+  const region = "{{aws.getRegion.region}}";
+  const assumed = trust.filter(
+    (s: Loose) =>
+      s.Effect === "Allow" &&
+      s.Principal?.Service === "bedrock-agentcore.amazonaws.com" &&
+      s.Condition?.StringEquals?.["aws:SourceAccount"] === account &&
+      s.Condition?.ArnLike?.["aws:SourceArn"] === `arn:aws:bedrock-agentcore:${region}:${account}:*`,
+  );
+  if (trust.length !== 1 || assumed.length !== 1) {
+    problems.push(
+      "agent role trust must be AgentCore's, with aws:SourceAccount and aws:SourceArn (arn:aws:bedrock-agentcore:<region>:<account>:*) conditions",
+    );
+  }
+  const policy = rec.resources.find((r) => r.type === "aws.iam.RolePolicy");
+  const statements: Loose[] = policy ? JSON.parse(policy.args.policy).Statement : [];
+  const grants = (action: string) =>
+    statements.filter((s) => s.Effect === "Allow" && s.Action.includes(action)).flatMap((s) => s.Resource);
+  for (const action of [
+    "logs:CreateLogGroup",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+  ]) {
+    if (grants(action).length === 0) problems.push(`agent role lacks ${action}`);
+  }
+  for (const action of ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]) {
+    const on = grants(action).map(String);
+    if (
+      !on.some((arn) => arn.includes(":foundation-model/")) ||
+      !on.some((arn) => arn.includes(":inference-profile/"))
+    ) {
+      problems.push(`agent role must grant ${action} on foundation models and inference profiles`);
+    }
+  }
   return problems;
 }
 

@@ -75,9 +75,14 @@ export const text = (value: unknown) => (isToken(value) ? `{{${(value as Loose)[
 export interface RunOptions {
   stage: string;
   dev?: boolean;
-  /** Environment seen by the config (CONVEYOR_AGENT_IMAGE, CONVEYOR_ALARM_EMAIL). */
+  /** Environment seen by the config (CONVEYOR_AGENT_IMAGE, CONVEYOR_AGENT_MODEL, CONVEYOR_ALARM_EMAIL). */
   env?: Record<string, string>;
+  /** Secrets set for the stage (`sst secret set`); none by default, as on a first deploy. */
+  secrets?: Record<string, string>;
 }
+
+/** The variables infra reads: cleared before each run so the machine's own never leak in. */
+const CONFIG_ENV = ["CONVEYOR_AGENT_IMAGE", "CONVEYOR_AGENT_MODEL", "CONVEYOR_ALARM_EMAIL"];
 
 /**
  * Evaluates sst.config.ts for a stage. Modules are evaluated afresh each time (the caller
@@ -126,6 +131,8 @@ export async function runConfig(opts: RunOptions): Promise<Recording> {
   };
 
   const subscribedQueues = new Set<string>();
+  const secret = component("sst.Secret");
+  const setSecrets = opts.secrets ?? {};
   const sst = strict("sst", {
     aws: strict("sst.aws", {
       Dynamo: component("sst.aws.Dynamo", (self) => ({
@@ -201,7 +208,14 @@ export async function runConfig(opts: RunOptions): Promise<Recording> {
         return proxy;
       },
     }),
-    Secret: component("sst.Secret"),
+    // Like SST at deploy: a secret with no placeholder must have been set, or the deploy stops.
+    Secret: function Secret(this: unknown, name: string, placeholder?: string) {
+      if (!new.target) throw new Error("sst.Secret must be constructed with new");
+      if (placeholder === undefined && !(name in setSecrets)) {
+        throw new Error(`Set a value for ${name} with \`sst secret set ${name} <value>\``);
+      }
+      return new secret(name, placeholder);
+    },
     Linkable: component("sst.Linkable"),
   });
   const aws = strict("aws", {
@@ -213,6 +227,7 @@ export async function runConfig(opts: RunOptions): Promise<Recording> {
     iam: strict("aws.iam", { Role: component("aws.iam.Role"), RolePolicy: component("aws.iam.RolePolicy") }),
     bedrock: strict("aws.bedrock", { AgentcoreAgentRuntime: component("aws.bedrock.AgentcoreAgentRuntime") }),
     getRegionOutput: () => token("aws.getRegion"),
+    getCallerIdentityOutput: () => token("aws.getCallerIdentity"),
   });
 
   const saved = Object.fromEntries(
@@ -220,7 +235,7 @@ export async function runConfig(opts: RunOptions): Promise<Recording> {
   );
   const savedEnv = { ...process.env };
   try {
-    for (const key of ["CONVEYOR_AGENT_IMAGE", "CONVEYOR_ALARM_EMAIL"]) delete process.env[key];
+    for (const key of CONFIG_ENV) delete process.env[key];
     Object.assign(process.env, opts.env ?? {});
     g.$config = (config: unknown) => config;
     g.$dev = opts.dev ?? false;

@@ -56,6 +56,32 @@ function checkCommands(job: Job) {
   }
 }
 
+/**
+ * The least major version of each action that runs on Node 24 (GitHub removed Node 20 from
+ * its runners in September 2026). An action missing here is refused until its version is checked.
+ */
+const NODE24_MAJOR: Record<string, number> = {
+  "actions/checkout": 5,
+  "actions/setup-node": 5,
+  "actions/setup-java": 5,
+  "pnpm/action-setup": 5,
+  "aws-actions/configure-aws-credentials": 6,
+};
+
+describe.each(["preview.yml", "deploy.yml"])(".github/workflows/%s", (name) => {
+  test("every action is at a version that runs on Node 24", () => {
+    const uses = Object.values(workflow(name).jobs).flatMap((job) =>
+      job.steps.flatMap((step) => (step.uses ? [step.uses] : [])),
+    );
+    expect(uses.length).toBeGreaterThan(0);
+    for (const ref of uses) {
+      const [action = "", version = ""] = ref.split("@");
+      expect(NODE24_MAJOR, ref).toHaveProperty([action]);
+      expect(Number(/^v(\d+)/.exec(version)?.[1]), ref).toBeGreaterThanOrEqual(NODE24_MAJOR[action]!);
+    }
+  });
+});
+
 describe(".github/workflows/preview.yml", () => {
   const wf = workflow("preview.yml");
 

@@ -51,13 +51,15 @@ export async function serveAgent(
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
-    if (req.method === "GET" && req.url === "/ping") {
+    // AgentCore may add a query string (`/invocations?...`): route on the path alone.
+    const path = new URL(req.url ?? "/", "http://agent").pathname;
+    if (req.method === "GET" && path === "/ping") {
       return reply(200, {
         status: runs.size > 0 ? "HealthyBusy" : "Healthy",
         time_of_last_update: lastUpdate,
       });
     }
-    if (req.method === "POST" && req.url === "/invocations") {
+    if (req.method === "POST" && path === "/invocations") {
       let payload: v.InferOutput<typeof Payload>;
       try {
         payload = v.parse(Payload, JSON.parse(await readBody(req)));

@@ -1,37 +1,42 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Actor } from "@conveyor/core/actor";
 import { Dispatch } from "@conveyor/core/dispatch";
-import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import * as v from "valibot";
+import { Message } from "@conveyor/core/queue";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { useCore } from "../config.ts";
 
-const Message = v.object({ taskId: v.string() });
 const dispatcher = { type: "system", name: "dispatch" } as const;
 
-/** TaskQueue consumer: claims and starts each task; only transient failures are retried. */
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const failures = await Promise.all(event.Records.map(deliver));
-  return { batchItemFailures: failures.filter((f): f is SQSBatchItemFailure => f !== undefined) };
-};
+/**
+ * TaskQueue consumer: claims and starts each task, the batch's records at once; only
+ * transient failures are reported back, for SQS to redeliver those messages alone.
+ */
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> =>
+  // A processor per batch: it holds the batch's state, and the local stack runs batches side by side.
+  processPartialResponse(event, deliver, new BatchProcessor(EventType.SQS), {
+    // A batch whose every message is to be retried is reported, not thrown: it is no crash.
+    throwOnFullBatchFailure: false,
+  });
 
-async function deliver(record: SQSRecord): Promise<SQSBatchItemFailure | undefined> {
-  const failed = { itemIdentifier: record.messageId };
+async function deliver(record: SQSRecord): Promise<void> {
   let taskId: string;
   try {
-    taskId = v.parse(Message, JSON.parse(record.body)).taskId;
+    taskId = Message.decode(record.body).taskId;
   } catch {
     // Redelivering a malformed message cannot help: drop it, loudly.
     console.error(
       JSON.stringify({ level: "error", msg: "malformed dispatch message", messageId: record.messageId }),
     );
-    return undefined;
+    return;
   }
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? 1);
+  let outcome: Dispatch.Outcome;
   try {
-    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? 1);
-    const outcome = await Actor.provide(dispatcher, () => Dispatch.deliver(useCore(), taskId, receiveCount));
-    console.log(JSON.stringify({ level: "info", msg: "dispatch", taskId, receiveCount, ...outcome }));
-    return outcome.result === "retry" ? failed : undefined;
+    outcome = await Actor.provide(dispatcher, () => Dispatch.deliver(useCore(), taskId, receiveCount));
   } catch (error) {
     console.error(JSON.stringify({ level: "error", msg: "dispatch error", taskId, error: String(error) }));
-    return failed;
+    throw error;
   }
+  console.log(JSON.stringify({ level: "info", msg: "dispatch", taskId, receiveCount, ...outcome }));
+  if (outcome.result === "retry") throw new Error(`dispatch of ${taskId} to be retried: ${outcome.detail}`);
 }
