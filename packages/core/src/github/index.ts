@@ -18,6 +18,9 @@ export {
   type GitHubPort,
   GitHubRateLimited,
   githubPort,
+  type OpenPullRequest,
+  type PullRequest,
+  type RepoRef,
 } from "./port.ts";
 export { MAX_BODY, type StatusExtras, type StatusView } from "./render.ts";
 
