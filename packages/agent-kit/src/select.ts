@@ -18,7 +18,7 @@ export function defaultBrain(env: Record<string, string | undefined> = process.e
  * @example serveAgent(core, selectBrain({ scripted: scripted(), claude: claude(config, core.github) }, "scripted"))
  */
 export function selectBrain(brains: Record<BrainName, Brain>, fallback: BrainName): Brain {
-  return (ctx) => {
+  return async (ctx) => {
     const asked = ctx.task.options?.brain;
     if (asked !== undefined && !(BRAINS as readonly unknown[]).includes(asked)) {
       throw new AgentFailure(

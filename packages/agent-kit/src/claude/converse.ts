@@ -1,4 +1,4 @@
-import { type Query, query, type SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
+import type { Query, SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
 import { AgentCancelled, type AgentContext, AgentFailure } from "../run.ts";
 import type { ClaudeConfig } from "./config.ts";
 import { cliEnv } from "./env.ts";
@@ -34,6 +34,8 @@ export async function converse(
   const limits = { maxTurns: task.maxTurns, maxBudgetUsd: task.maxBudgetUsd };
   say(opts.prompt);
 
+  // Loaded on first use: an agent process answers /ping long before any task needs the SDK.
+  const { query } = await import("@anthropic-ai/claude-agent-sdk");
   const q: Query = query({
     prompt: input,
     options: {
