@@ -143,6 +143,8 @@ function createdRuntime(image: string): NonNullable<Linkables["AgentRuntime"]> {
         CONVEYOR_EVENTS_TABLE: storage.Events.name,
         CONVEYOR_NUDGES_TABLE: storage.Nudges.name,
         CONVEYOR_TASK_QUEUE_URL: taskQueue.url,
+        // The claude brain clones, pushes and opens pull requests with it (never handed to the model).
+        CONVEYOR_GITHUB_TOKEN: githubToken.value,
         AWS_DEFAULT_REGION: aws.getRegionOutput().region,
       },
     },

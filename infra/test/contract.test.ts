@@ -193,7 +193,7 @@ describe("sst.config.ts", () => {
       networkConfiguration: { networkMode: "PUBLIC" },
       protocolConfiguration: { serverProtocol: "HTTP" },
     });
-    expect([...agent.links].sort()).toEqual(["Events", "Nudges", "TaskQueue", "Tasks"]);
+    expect([...agent.links].sort()).toEqual(["Events", "GitHubToken", "Nudges", "TaskQueue", "Tasks"]);
     expect(text(rec.outputs.agentRuntime)).toBe("{{AgentCoreRuntime.agentRuntimeArn}}");
     const on = "{{AgentCoreRuntime.agentRuntimeArn}}";
     expect(fn(rec, "Dispatch").args.permissions[0].resources.map(text)).toEqual([
@@ -430,7 +430,7 @@ describe("a deliberate break fails the contract", () => {
     expect(problems).toContainEqual("WsConnect: handler must be async (return a Promise)");
     // The handlers nobody touched still hold.
     expect(problems.filter((p) => !/^(DlqDrain|WsConnect|WsDisconnect):/.test(p))).toEqual([]);
-  });
+  }, 60_000);
 
   test("a handler the local stack does not run", () => {
     const sources = localSources();
