@@ -9,6 +9,7 @@ import { apiClient, sleep, startTestStack } from "./harness.ts";
 import {
   callTools,
   fail,
+  hang,
   type ModelStandin,
   type Reply,
   type StandinRequest,
@@ -217,8 +218,13 @@ describe("the claude brain", () => {
   }, 240_000);
 
   it("cancels mid-run: CANCELLED, and the model receives no request after it", async () => {
-    const taskId = await submit("cancel", [callTools({ name: "Bash", input: { command: "sleep 60" } })]);
-    await waitForEvent(taskId, (e) => e.type === "agent.tool_call" && e.data.name === "Bash");
+    // A command that runs until interrupted and says when it has started (Claude Code refuses
+    // a standalone sleep of 25 s or more, so no plain `sleep 60`).
+    const started = join(outside, "cancel-started");
+    const taskId = await submit("cancel", [
+      callTools({ name: "Bash", input: { command: `touch ${started} && while true; do sleep 1; done` } }),
+    ]);
+    while (!existsSync(started)) await sleep(200);
     const asked = await api.call("POST", `/v1/tasks/${taskId}/cancel`);
     expect(asked.status).toBe(202);
     const task = await api.waitFor(taskId, ["CANCELLED", "COMPLETED", "FAILED"], 60_000);
@@ -229,6 +235,17 @@ describe("the claude brain", () => {
     expect(requestsOf("cancel").length).toBe(before);
     expect(before).toBe(1);
     expect(git(join(gitBase, "acme/api.git"), "branch", "--list", `conveyor/${taskId}`)).toBe("");
+  }, 240_000);
+
+  it("cancels while the model is answering: the request is dropped and none follows", async () => {
+    const taskId = await submit("cancel-hang", () => hang({ afterStart: true }));
+    await waitForEvent(taskId, (e) => e.type === "agent.milestone" && e.data.name === "workspace ready");
+    while (requestsOf("cancel-hang").length === 0) await sleep(200);
+    expect((await api.call("POST", `/v1/tasks/${taskId}/cancel`)).status).toBe(202);
+    const task = await api.waitFor(taskId, ["CANCELLED", "COMPLETED", "FAILED"], 60_000);
+    expect(task.status).toBe("CANCELLED");
+    await sleep(3_000);
+    expect(requestsOf("cancel-hang")).toHaveLength(1);
   }, 240_000);
 
   it("retries a 429 and goes on", async () => {
