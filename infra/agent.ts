@@ -2,6 +2,7 @@ import { UNSET_RUNTIME_ARN } from "../packages/core/src/runtime/arn.ts";
 import { handler, handlersOf, type Linkables } from "./function.ts";
 import { DEFAULT_AGENT_MODEL } from "./pins.ts";
 import { DISPATCH_TIMEOUT_SECONDS, queues, taskQueue } from "./queue.ts";
+import { githubToken } from "./secrets.ts";
 import { storage } from "./storage.ts";
 
 /**
@@ -165,6 +166,8 @@ function createdRuntime(image: string): NonNullable<Linkables["AgentRuntime"]> {
         // Claude Code (the Claude Agent SDK's engine) on Bedrock, with the runtime role's credentials.
         CLAUDE_CODE_USE_BEDROCK: "1",
         ANTHROPIC_MODEL: AGENT_MODEL,
+        // The claude brain clones, pushes and opens pull requests with it (never handed to the model).
+        CONVEYOR_GITHUB_TOKEN: githubToken.value,
       },
     },
     // AgentCore checks that the role can pull the image when the runtime is created.

@@ -39,7 +39,7 @@ const PORTS: Record<string, string | null> = {
  * Libraries whose types the analysis never needs, read as empty modules: their declarations
  * (the AWS SDK's above all) are most of the parsing time, and nothing is followed into them.
  */
-const STUBBED = /[\\/]node_modules[\\/](@aws-sdk|@smithy|electrodb|@octokit)[\\/]/;
+const STUBBED = /[\\/]node_modules[\\/](@aws-sdk|@smithy|electrodb|@octokit|@anthropic-ai)[\\/]/;
 /** `core.config.queues.<key>` -> link. */
 const QUEUES: Record<string, string> = { task: "TaskQueue", dlq: "TaskDlq" };
 /** `core.runtime.<method>` -> IAM action. */

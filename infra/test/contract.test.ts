@@ -316,7 +316,7 @@ describe("sst.config.ts", () => {
       networkConfiguration: { networkMode: "PUBLIC" },
       protocolConfiguration: { serverProtocol: "HTTP" },
     });
-    expect([...agent.links].sort()).toEqual(["Events", "Nudges", "TaskQueue", "Tasks"]);
+    expect([...agent.links].sort()).toEqual(["Events", "GitHubToken", "Nudges", "TaskQueue", "Tasks"]);
     expect(text(rec.outputs.agentRuntime)).toBe("{{AgentCoreRuntime.agentRuntimeArn}}");
     const on = "{{AgentCoreRuntime.agentRuntimeArn}}";
     expect(fn(rec, "Dispatch").args.permissions[0].resources.map(text)).toEqual([
@@ -348,6 +348,11 @@ describe("sst.config.ts", () => {
     expect(final).toMatch(/^COPY --from=build \/src\/dist\/agent\/main\.mjs \.\/main\.mjs$/m);
     expect(final).toMatch(/^CMD \["node", "main\.mjs"\]$/m);
     expect(final).toMatch(/^USER node$/m);
+    // The claude brain: git, and the linux-arm64 Claude Code binary where ClaudeConfig looks for it.
+    expect(final).toMatch(/apt-get install .*\bgit\b/);
+    expect(final).toMatch(/^COPY --from=build \/claude\/package\/claude \.\/claude$/m);
+    expect(final).toMatch(/\bCONVEYOR_CLAUDE_EXECUTABLE=\/app\/claude\b/);
+    expect(stages[0]).toContain("@anthropic-ai/claude-agent-sdk-linux-arm64@");
     // The build stage installs the whole workspace from the lockfile: every package's manifest is copied.
     const packages = readdirSync(join(ROOT, "packages")).filter((p) =>
       existsSync(join(ROOT, "packages", p, "package.json")),

@@ -492,8 +492,10 @@ export function checkAgentRuntime(rec: Recording, agent: Usage): Problems {
     .flatMap((s: Loose) => s.Resource)
     .map((arn: string) => /^\{\{(\w+)\.arn\}\}$/.exec(arn)?.[1]);
   const granted = [...dataTables, ...queuesSent];
-  if (!sameSet(granted, [...agent.links])) {
-    problems.push(`agent role grants [${granted}] but agent-kit uses [${[...agent.links]}]`);
+  // Secrets reach the agent as variables, not through its role.
+  const grantable = [...agent.links].filter((l) => !SECRETS.has(l));
+  if (!sameSet(granted, grantable)) {
+    problems.push(`agent role grants [${granted}] but agent-kit uses [${grantable}]`);
   }
   if (agent.actions.size > 0) problems.push("agent-kit calls AgentCore itself; its role would need that");
   return problems;
@@ -554,7 +556,9 @@ const ENV_OF: Record<string, string> = {
   Connections: "CONVEYOR_CONNECTIONS_TABLE",
   TaskQueue: "CONVEYOR_TASK_QUEUE_URL",
   TaskDlq: "CONVEYOR_TASK_DLQ_URL",
+  GitHubToken: "CONVEYOR_GITHUB_TOKEN",
 };
+const SECRETS = new Set(["GitHubToken"]);
 
 /**
  * The local stack runs the same handlers: the functions modules packages/local imports are

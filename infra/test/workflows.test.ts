@@ -176,6 +176,12 @@ describe("scripts/github/preview-comment.ts", () => {
       async *listComments() {
         yield* comments.map((c) => ({ ...c }));
       },
+      openPullRequest: async () => {
+        throw new Error("not used here");
+      },
+      getPullRequest: async () => {
+        throw new Error("not used here");
+      },
     };
     return { port, comments };
   }

@@ -1,3 +1,4 @@
+export { ClaudeConfig, claude, toolPolicy } from "./claude/index.ts";
 export { breakerFor, CircuitBreaker, createProgress, isPermanent, type Progress } from "./progress.ts";
 export {
   AgentCancelled,
@@ -8,4 +9,5 @@ export {
   runTask,
 } from "./run.ts";
 export { scripted } from "./scripted.ts";
+export { BRAINS, type BrainName, defaultBrain, selectBrain } from "./select.ts";
 export { type AgentServer, serveAgent } from "./server.ts";

@@ -23,7 +23,14 @@ export interface AgentResult {
 /** A brain's run, from the task to its result. Throw `AgentFailure` to fail with a reason. */
 export type Brain = (ctx: AgentContext) => Promise<AgentResult>;
 
-export type FailureReason = "agent_error" | "max_turns" | "max_budget";
+export type FailureReason =
+  | "agent_error"
+  | "max_turns"
+  | "max_budget"
+  /** The model kept refusing (rate limits, overload) after bounded retries. */
+  | "model_unavailable"
+  /** The task's repository could not be cloned. */
+  | "repo_unavailable";
 
 export class AgentFailure extends Error {
   constructor(

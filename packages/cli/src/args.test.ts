@@ -66,6 +66,21 @@ describe("parseInvocation", () => {
     });
   });
 
+  it("sets options.brain from --brain, beside other options, and refuses an unknown brain", () => {
+    const inv = parseInvocation([
+      "run",
+      "fix it",
+      "--repo",
+      "a/b",
+      "--brain",
+      "claude",
+      "--option",
+      "turns=2",
+    ]);
+    expect(inv).toMatchObject({ body: { options: { brain: "claude", turns: 2 } } });
+    expect(() => parseInvocation(["run", "fix it", "--repo", "a/b", "--brain", "gpt"])).toThrow(/--brain/);
+  });
+
   it("accumulates repeated --option flags, coerced", () => {
     const inv = parseInvocation([
       "submit",

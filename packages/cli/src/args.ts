@@ -49,6 +49,7 @@ const OPTIONS = {
   "max-turns": { type: "string" },
   budget: { type: "string" },
   option: { type: "string", multiple: true },
+  brain: { type: "string" },
   "idempotency-key": { type: "string" },
   after: { type: "string" },
   limit: { type: "string" },
@@ -67,7 +68,16 @@ type Flag = keyof typeof OPTIONS;
 export const DEFAULT_LIMIT = { list: 20, events: 50 } as const;
 
 const GLOBAL: readonly Flag[] = ["api-url", "token", "ws-url", "output", "help", "version"];
-const SUBMIT: readonly Flag[] = ["repo", "pr", "issue", "max-turns", "budget", "option", "idempotency-key"];
+const SUBMIT: readonly Flag[] = [
+  "repo",
+  "pr",
+  "issue",
+  "max-turns",
+  "budget",
+  "option",
+  "brain",
+  "idempotency-key",
+];
 const FOLLOW: readonly Flag[] = ["no-ws", "poll"];
 const ALLOWED: Record<Command, readonly Flag[]> = {
   run: [...SUBMIT, ...FOLLOW],
@@ -162,6 +172,11 @@ function commandInvocation(
       if (!description) throw new UsageError(`${cmd} needs a description`);
       if (!values.repo) throw new UsageError(`${cmd} needs --repo owner/name`);
       const options = values.option?.length ? Object.fromEntries(values.option.map(parseOption)) : undefined;
+      // `--brain claude` is `options.brain`: the agent that works the task.
+      if (values.brain !== undefined && !["scripted", "claude"].includes(values.brain)) {
+        throw new UsageError(`--brain is scripted or claude, got "${values.brain}"`);
+      }
+      const withBrain = values.brain ? { ...options, brain: values.brain } : options;
       const body: SubmitBody = {
         repo: values.repo,
         description,
@@ -169,7 +184,7 @@ function commandInvocation(
         issueNumber: integer("issue", values.issue),
         maxTurns: integer("max-turns", values["max-turns"]),
         maxBudgetUsd: dollars(values.budget),
-        options,
+        options: withBrain,
       };
       const idempotencyKey = values["idempotency-key"];
       if (cmd === "submit") return { command: cmd, global, body, idempotencyKey };

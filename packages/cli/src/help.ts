@@ -18,6 +18,7 @@ const SUBMIT_FLAGS = `  --repo owner/name    repository to work on (required)
   --max-turns N        stop after N agent turns (server default 100)
   --budget USD         stop after spending this much (server default 10)
   --option k=v         agent setting; numbers and true/false are typed; repeatable
+  --brain NAME         the agent: scripted, or claude (a real coding agent)
   --idempotency-key K  submitting again with K returns the same task`;
 
 const FOLLOW_FLAGS = `  --poll, --no-ws      follow by polling the HTTP API instead of the WebSocket`;

@@ -9,6 +9,11 @@ import { handlers } from "../src/handlers.ts";
 
 /** A regression budget with headroom over the 1 MB target (`pnpm bench:bundles` prints the figures). */
 const BUDGET_BYTES = 1.25 * 1024 * 1024;
+/**
+ * The agent is no Lambda (no cold start to pay per request): it ships in a container beside the
+ * ~400 MB Claude Code binary, and carries the Claude Agent SDK (about 1.4 MB) for the claude brain.
+ */
+const AGENT_BUDGET_BYTES = 3 * 1024 * 1024;
 /** Loose on purpose (shared CI machines): a bundle that does real work at import takes seconds. */
 const IMPORT_BUDGET_MS = 1_000;
 
@@ -24,7 +29,11 @@ const bundleOf = (name: string) => bundles.find((b) => b.name === name)!;
 describe("pnpm build", () => {
   test("bundles every handler in handlers.ts, and the agent", () => {
     expect(bundles.map((b) => b.name).sort()).toEqual([...Object.keys(handlers), "Agent"].sort());
-    for (const bundle of bundles) expect(bundle.bytes, bundle.name).toBeLessThan(BUDGET_BYTES);
+    for (const bundle of bundles) {
+      expect(bundle.bytes, bundle.name).toBeLessThan(
+        bundle.name === "Agent" ? AGENT_BUDGET_BYTES : BUDGET_BYTES,
+      );
+    }
   });
 
   test.each(Object.keys(handlers))(

@@ -23,6 +23,8 @@ export interface AgentCoreEmulatorOptions {
   logDir: string;
   /** A session whose agent reports `Healthy` (idle) this long is stopped, as AgentCore does. */
   idleMs?: number;
+  /** More environment for every agent process (the brain, the model endpoint, the git base). */
+  agentEnv?: Record<string, string>;
   /** Test hook: answer an invoke with this status instead of reaching the agent. */
   fault?: (sessionId: string, payload: unknown) => number | undefined;
 }
@@ -55,9 +57,12 @@ export async function startAgentCoreEmulator(opts: AgentCoreEmulatorOptions) {
       env: {
         ...process.env,
         ...ConfigNs.toEnv(opts.config),
-        // Agents never need the status-comment token (the local stack links it for its handlers).
+        ...opts.agentEnv,
+        // Agents open pull requests with the token, as CONVEYOR_GITHUB_TOKEN (never GITHUB_TOKEN,
+        // which the model's tools could read); the SST link is the handlers' alone.
         SST_RESOURCE_GitHubToken: undefined,
-        CONVEYOR_GITHUB_TOKEN: undefined,
+        GITHUB_TOKEN: undefined,
+        CONVEYOR_GITHUB_TOKEN: opts.config.github?.token,
         PORT: String(port),
         HOST: "127.0.0.1",
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",

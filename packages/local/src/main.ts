@@ -1,6 +1,7 @@
 /**
  * `pnpm start`: the whole of Conveyor on this machine, no AWS account, no Docker.
- * Flags: --port N (API, default 8787; 0 = free ports everywhere), --persist DIR, --state-dir DIR.
+ * Flags: --port N (API, default 8787; 0 = free ports everywhere), --persist DIR, --state-dir DIR,
+ * --brain scripted|claude (the agents' default; claude needs ANTHROPIC_API_KEY or another model setting).
  * GITHUB_TOKEN posts status comments to GitHub (GITHUB_API_URL for Enterprise Server); without it
  * they are written to <state-dir>/comments/<taskId>.md.
  */
@@ -15,14 +16,23 @@ const { values } = parseArgs({
     port: { type: "string" },
     persist: { type: "string" },
     "state-dir": { type: "string" },
+    brain: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
   strict: true,
 });
 
 if (values.help) {
-  console.log("Usage: pnpm start [--port 8787] [--persist DIR] [--state-dir .conveyor]");
+  console.log(
+    "Usage: pnpm start [--port 8787] [--persist DIR] [--state-dir .conveyor] [--brain scripted|claude]",
+  );
   process.exit(0);
+}
+
+const brain = values.brain ?? process.env.CONVEYOR_BRAIN;
+if (brain !== undefined && brain !== "scripted" && brain !== "claude") {
+  console.error(`--brain must be scripted or claude, got ${brain}`);
+  process.exit(2);
 }
 
 const port = values.port === undefined ? undefined : Number(values.port);
@@ -37,6 +47,7 @@ try {
     port,
     persistDir: values.persist,
     stateDir: values["state-dir"],
+    brain,
     githubToken: process.env.GITHUB_TOKEN,
     githubApiUrl: process.env.GITHUB_API_URL,
     log: (entry) => console.error(JSON.stringify(entry)),
@@ -60,6 +71,7 @@ ${bold("Conveyor is running locally")} (ready in ${(stack.bootMs / 1000).toFixed
       ? `status comments on ${stack.config.github?.apiUrl}`
       : `status comments in ${stack.config.github?.commentsDir} (set GITHUB_TOKEN to post them)`
   }
+  Agents     ${brain === "claude" ? "claude (a real coding agent; --brain scripted for the scripted one)" : "scripted (--brain claude for a real coding agent)"}
   Token      ${stack.token}   (user "dev"; "alice" is in ${stack.stateDir}/local.json)
 
 Try it, in another terminal:

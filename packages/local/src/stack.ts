@@ -30,6 +30,10 @@ export interface LocalStackOptions {
   visibilityTimeoutSeconds?: number;
   /** An agent session idle this long is stopped (AgentCore: 15 min; locally 5 s, to keep memory low). */
   agentIdleMs?: number;
+  /** The agents' default brain (CONVEYOR_BRAIN); a task's `options.brain` overrides it. */
+  brain?: "scripted" | "claude";
+  /** More environment for agent processes (model endpoint, CONVEYOR_GIT_BASE, …). */
+  agentEnv?: Record<string, string>;
   /** Accept and store tasks without dispatching them (benchmarks of the submit path). */
   dispatch?: boolean;
   fault?: AgentCoreEmulatorOptions["fault"];
@@ -93,6 +97,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       logDir: join(stateDir, "logs"),
       idleMs: opts.agentIdleMs ?? 5_000,
       fault: opts.fault,
+      agentEnv: { ...opts.agentEnv, ...(opts.brain ? { CONVEYOR_BRAIN: opts.brain } : {}) },
     });
     stops.push(agentcore.stop);
     const gateway = await startWsGateway({

@@ -14,6 +14,19 @@ export interface FakeComment {
   updatedAt: string;
 }
 
+/** A pull request as the fake keeps it. */
+export interface FakePullRequest {
+  number: number;
+  owner: string;
+  repo: string;
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+  state: "open" | "closed";
+  author: string;
+}
+
 /** One request as the fake saw it, and what it answered. */
 export interface LoggedRequest {
   at: number;
@@ -37,6 +50,9 @@ const MAX_BODY = 65_536;
  * cares, errors included (JSON `{ message, documentation_url }` bodies, statuses and
  * headers as GitHub sends them):
  *
+ * - pull requests: `POST /repos/{o}/{r}/pulls` (422 without title/head/base, when head is base,
+ *   when the head branch does not exist (`branchExists`), or when one is already open from it),
+ *   `GET /repos/{o}/{r}/pulls?head=owner:branch&state=`, `GET /repos/{o}/{r}/pulls/{n}` (404);
  * - issue comments: `POST/GET /repos/{o}/{r}/issues/{n}/comments` (Link-header pagination,
  *   per_page up to 100, page), `GET/PATCH/DELETE /repos/{o}/{r}/issues/comments/{id}`,
  *   `GET /user`; 404 for a deleted comment, 422 over 65,536 characters, 400 when a
@@ -60,6 +76,8 @@ export async function startFakeGitHub(
     rateLimit?: number;
     /** Delay before each answer. */
     latencyMs?: number;
+    /** Whether a branch exists (GitHub refuses a PR from a branch never pushed). Default: every branch. */
+    branchExists?: (owner: string, repo: string, branch: string) => boolean | Promise<boolean>;
   } = {},
 ) {
   const tokens = opts.tokens ?? { test: "conveyor-bot" };
@@ -72,6 +90,7 @@ export async function startFakeGitHub(
     return comments.delete(id);
   };
   const log: LoggedRequest[] = [];
+  const pulls: FakePullRequest[] = [];
   let nextId = 1_000_001;
   let limit = opts.rateLimit ?? 5_000;
   let used = 0;
@@ -204,7 +223,7 @@ export async function startFakeGitHub(
       return send(200, { login, id: 1, type: login.endsWith("[bot]") ? "Bot" : "User" });
     }
 
-    let body: { body?: unknown } = {};
+    let body: { body?: unknown; title?: unknown; head?: unknown; base?: unknown } = {};
     if (raw) {
       try {
         body = JSON.parse(raw);
@@ -228,6 +247,82 @@ export async function startFakeGitHub(
         }),
         { "x-body-length": String(text.length) },
       );
+
+    const onPulls = /^\/repos\/([^/]+)\/([^/]+)\/pulls(?:\/(\d+))?$/.exec(url.pathname);
+    if (onPulls) {
+      const [, owner, repo, n] = onPulls as unknown as [string, string, string, string | undefined];
+      const presentPull = (p: FakePullRequest) => ({
+        number: p.number,
+        html_url: `https://github.com/${p.owner}/${p.repo}/pull/${p.number}`,
+        url: `${base}/repos/${p.owner}/${p.repo}/pulls/${p.number}`,
+        state: p.state,
+        title: p.title,
+        body: p.body,
+        user: { login: p.author },
+        head: { ref: p.head, label: `${p.owner}:${p.head}` },
+        base: { ref: p.base, label: `${p.owner}:${p.base}` },
+      });
+      const invalid = (message: string) =>
+        send(
+          422,
+          error("Validation Failed", "pulls/pulls#create-a-pull-request", {
+            errors: [{ resource: "PullRequest", code: "custom", message }],
+            status: "422",
+          }),
+        );
+      if (n !== undefined) {
+        entry.issueNumber = Number(n);
+        const found = pulls.find((p) => p.owner === owner && p.repo === repo && p.number === Number(n));
+        if (method !== "GET" || !found)
+          return send(404, error("Not Found", "pulls/pulls#get-a-pull-request", { status: "404" }));
+        return send(200, presentPull(found));
+      }
+      if (method === "GET") {
+        const head = url.searchParams.get("head");
+        const state = url.searchParams.get("state") ?? "open";
+        return send(
+          200,
+          pulls
+            .filter((p) => p.owner === owner && p.repo === repo)
+            .filter((p) => state === "all" || p.state === state)
+            .filter((p) => !head || `${p.owner}:${p.head}` === head)
+            .map(presentPull),
+        );
+      }
+      if (method !== "POST") return send(404, error("Not Found", "rest"));
+      const { title, head, base: into } = body;
+      if (typeof title !== "string" || typeof head !== "string" || typeof into !== "string") {
+        return invalid("title, head and base are required");
+      }
+      if (head === into) return invalid(`No commits between ${into} and ${head}`);
+      if (opts.branchExists && !(await opts.branchExists(owner, repo, head))) {
+        return send(
+          422,
+          error("Validation Failed", "pulls/pulls#create-a-pull-request", {
+            errors: [{ resource: "PullRequest", field: "head", code: "invalid" }],
+            status: "422",
+          }),
+        );
+      }
+      if (pulls.some((p) => p.owner === owner && p.repo === repo && p.head === head && p.state === "open")) {
+        return invalid(`A pull request already exists for ${owner}:${head}.`);
+      }
+      const number = pulls.filter((p) => p.owner === owner && p.repo === repo).length + 1;
+      const pr: FakePullRequest = {
+        number,
+        owner,
+        repo,
+        title,
+        body: typeof body.body === "string" ? body.body : "",
+        head,
+        base: into,
+        state: "open",
+        author: login,
+      };
+      pulls.push(pr);
+      entry.issueNumber = number;
+      return send(201, presentPull(pr));
+    }
 
     const onIssue = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(url.pathname);
     if (onIssue) {
@@ -351,6 +446,24 @@ export async function startFakeGitHub(
       };
       comments.set(comment.id, comment);
       return comment;
+    },
+    /** The pull requests of a repository, oldest first. */
+    pulls: (owner: string, repo: string) => pulls.filter((p) => p.owner === owner && p.repo === repo),
+    /** A pull request someone opened (not logged as a request). */
+    addPullRequest(owner: string, repo: string, pr: { head: string; base?: string; title?: string }) {
+      const created: FakePullRequest = {
+        number: pulls.filter((p) => p.owner === owner && p.repo === repo).length + 1,
+        owner,
+        repo,
+        title: pr.title ?? pr.head,
+        body: "",
+        head: pr.head,
+        base: pr.base ?? "main",
+        state: "open",
+        author: "octocat",
+      };
+      pulls.push(created);
+      return created;
     },
     /** Deletes a comment as a person would in the web UI (not logged as a request). */
     deleteComment: (id: number) => remove(id),

@@ -66,6 +66,43 @@ describe("the Octokit GitHub port against the fake", () => {
     expect(denied.permanent).toBe(true);
   });
 
+  it("opens a pull request once per branch, reads it back, and reports GitHub's refusals", async () => {
+    const gh = port();
+    const repo = { owner: "acme", repo: "web" };
+    const opened = await gh.openPullRequest(repo, {
+      title: "Add a greeting",
+      body: "Done.",
+      head: "conveyor/one",
+      base: "main",
+    });
+    expect(opened).toEqual({
+      number: 1,
+      url: "https://github.com/acme/web/pull/1",
+      head: "conveyor/one",
+      base: "main",
+      state: "open",
+    });
+    // A retried run opens nothing more: the open PR from that branch is returned.
+    const again = await gh.openPullRequest(repo, {
+      title: "x",
+      body: "",
+      head: "conveyor/one",
+      base: "main",
+    });
+    expect(again.number).toBe(1);
+    expect(github.pulls("acme", "web")).toHaveLength(1);
+    expect(await gh.getPullRequest(repo, 1)).toEqual(opened);
+
+    const missing = await gh.getPullRequest(repo, 99).catch((e) => e);
+    expect(missing).toBeInstanceOf(GitHubError);
+    expect(missing.status).toBe(404);
+    const same = await gh
+      .openPullRequest(repo, { title: "x", body: "", head: "main", base: "main" })
+      .catch((e) => e);
+    expect(same).toBeInstanceOf(GitHubError);
+    expect(same.status).toBe(422);
+  });
+
   it("waits out a secondary limit, then refuses at once while one outlasts what a call may wait", async () => {
     const gh = port({ githubMaxWaitMs: 5_000 });
     github.secondaryLimit({ retryAfterSeconds: 1 });

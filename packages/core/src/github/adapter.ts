@@ -13,6 +13,12 @@ const disabled: GitHubPort = {
   },
   deleteComment: async () => undefined,
   async *listComments() {},
+  openPullRequest: async () => {
+    throw new Error("GitHub is not configured");
+  },
+  getPullRequest: async () => {
+    throw new Error("GitHub is not configured");
+  },
 };
 
 /**
@@ -38,6 +44,8 @@ export function githubPort(config: Config): GitHubPort {
       async *listComments(t) {
         yield* (await api()).listComments(t);
       },
+      openPullRequest: async (r, input) => (await api()).openPullRequest(r, input),
+      getPullRequest: async (r, n) => (await api()).getPullRequest(r, n),
     };
   }
   if (github?.commentsDir) return fileGitHub(github.commentsDir);

@@ -11,6 +11,9 @@ export {
   GitHubError,
   type GitHubPort,
   GitHubRateLimited,
+  type OpenPullRequest,
+  type PullRequest,
+  type RepoRef,
 } from "./port.ts";
 export { MAX_BODY, type StatusExtras, type StatusView } from "./render.ts";
 

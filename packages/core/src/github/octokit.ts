@@ -5,7 +5,14 @@ import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import Bottleneck from "bottleneck";
 import type { Limits } from "../config.ts";
-import { CommentGone, type GitHubComment, GitHubError, type GitHubPort, GitHubRateLimited } from "./port.ts";
+import {
+  CommentGone,
+  type GitHubComment,
+  GitHubError,
+  type GitHubPort,
+  GitHubRateLimited,
+  type PullRequest,
+} from "./port.ts";
 
 // Throttling outside retry: rate limits (403/429) are the throttling plugin's, everything else ≥ 500 the retry plugin's.
 const Client = Octokit.plugin(retry, throttling);
@@ -145,6 +152,19 @@ export function octokitGitHub(opts: OctokitGitHubOptions): GitHubPort {
   }
 
   let login: Promise<string | undefined> | undefined;
+  const pull = (p: {
+    number: number;
+    html_url: string;
+    state: string;
+    head: { ref: string };
+    base: { ref: string };
+  }): PullRequest => ({
+    number: p.number,
+    url: p.html_url,
+    head: p.head.ref,
+    base: p.base.ref,
+    state: p.state === "open" ? "open" : "closed",
+  });
   const paths = (t: { owner: string; repo: string }) => ({ owner: t.owner, repo: t.repo });
 
   return {
@@ -228,6 +248,40 @@ export function octokitGitHub(opts: OctokitGitHubOptions): GitHubPort {
         const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.link ?? "")?.[1];
         url = next ? `GET ${next}` : undefined;
         params = {};
+      }
+    },
+    async openPullRequest(repo, input) {
+      enter();
+      try {
+        const res = await octokit.request("POST /repos/{owner}/{repo}/pulls", { ...paths(repo), ...input });
+        return pull(res.data as Parameters<typeof pull>[0]);
+      } catch (error) {
+        if ((error as { status?: number }).status !== 422) throw failure(error);
+        // One is already open from this branch (a retried run): that one is ours.
+        const open = await octokit
+          .request("GET /repos/{owner}/{repo}/pulls", {
+            ...paths(repo),
+            head: `${repo.owner}:${input.head}`,
+            state: "open",
+          })
+          .catch((again) => {
+            throw failure(again);
+          });
+        const existing = (open.data as Parameters<typeof pull>[0][])[0];
+        if (!existing) throw failure(error);
+        return pull(existing);
+      }
+    },
+    async getPullRequest(repo, number) {
+      enter();
+      try {
+        const res = await octokit.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
+          ...paths(repo),
+          pull_number: number,
+        });
+        return pull(res.data as Parameters<typeof pull>[0]);
+      } catch (error) {
+        throw failure(error);
       }
     },
   };

@@ -14,8 +14,31 @@ export interface GitHubComment {
   author?: string;
 }
 
+/** A repository on GitHub. */
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+export interface PullRequest {
+  number: number;
+  /** Where a person opens it. */
+  url: string;
+  /** The branch it merges from (in the same repository) and into. */
+  head: string;
+  base: string;
+  state: "open" | "closed";
+}
+
+export interface OpenPullRequest {
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+}
+
 /**
- * The issue-comment API the status comment needs (DESIGN §6). `api` talks to GitHub,
+ * The issue-comment API the status comment needs (DESIGN §6), and the pull requests an agent opens or updates. `api` talks to GitHub,
  * `file` writes each render to disk (the local stack without a token), `disabled` is
  * the absence of both.
  */
@@ -30,6 +53,10 @@ export interface GitHubPort {
   deleteComment(target: CommentTarget, commentId: number): Promise<void>;
   /** Every comment on the PR or issue, oldest first, fetched page by page as iterated. */
   listComments(target: CommentTarget): AsyncIterable<GitHubComment>;
+  /** Opens a pull request from `head`; one already open from that branch is returned instead. */
+  openPullRequest(repo: RepoRef, input: OpenPullRequest): Promise<PullRequest>;
+  /** Throws GitHubError 404 when there is no such pull request. */
+  getPullRequest(repo: RepoRef, number: number): Promise<PullRequest>;
 }
 
 /** GitHub answered an error; `status` is its HTTP status (0: no answer). */

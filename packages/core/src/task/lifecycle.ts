@@ -23,7 +23,14 @@ const TRANSITIONS: Record<TaskStatus, Partial<Record<TaskStatus, readonly string
   RUNNING: {
     AWAITING_APPROVAL: ["approval_requested"],
     COMPLETED: ["completed"],
-    FAILED: ["agent_error", "max_turns", "max_budget", "heartbeat_lost"],
+    FAILED: [
+      "agent_error",
+      "max_turns",
+      "max_budget",
+      "model_unavailable",
+      "repo_unavailable",
+      "heartbeat_lost",
+    ],
     TIMED_OUT: ["wall_clock"],
     CANCELLED: ["cancelled", "cancel_forced"],
   },
