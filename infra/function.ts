@@ -52,7 +52,8 @@ export function handler(
     handler: `packages/functions/src/${spec.file}.handler`,
     runtime: RUNTIME,
     architecture: "arm64",
-    nodejs: { format: "esm", esbuild: { target: BUNDLE_TARGET } },
+    // Split, as `pnpm build` does: clients a port loads on first call stay out of the init path.
+    nodejs: { format: "esm", splitting: true, esbuild: { target: BUNDLE_TARGET } },
     link,
     permissions: [...permissions, ...(extra.permissions ?? [])],
   };

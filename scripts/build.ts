@@ -2,8 +2,9 @@
  * `pnpm build`: bundles every handler in packages/functions/src/handlers.ts the way SST does
  * for a Node Lambda (pkg/runtime/node/build.go in SST's source: ESM, platform node, minified,
  * names kept, `module` before `main`, sharp and pg-native external, the createRequire /
- * __filename / __dirname banner), targeting Node 22 / ES2023 as infra pins it, into
- * `dist/functions/<file>.mjs`; and the reference agent (agent-kit's main) into
+ * __filename / __dirname banner), targeting Node 22 / ES2023 as infra pins it, split at
+ * `import()` as `nodejs.splitting` does, into `dist/functions/<file>.mjs` and the chunks they
+ * share, `dist/functions/chunks/`; and the reference agent (agent-kit's main) into
  * `dist/agent/main.mjs`, the one file agent/Dockerfile ships. The esbuild metafile goes
  * beside them (`dist/meta.json`) for scripts/bench/bundles.ts.
  *
@@ -12,7 +13,7 @@
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type Metafile } from "esbuild";
+import { type BuildOptions, build, type Metafile } from "esbuild";
 import { handlers } from "../packages/functions/src/handlers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -30,46 +31,99 @@ export interface Bundle {
   /** A handler's name in handlers.ts, or `Agent`. */
   name: string;
   file: string;
+  /** What importing `file` loads: the entry and the chunks it imports statically. */
   bytes: number;
+  /** Chunks loaded only through `import()`, on first use of what they hold (never, for most). */
+  lazyBytes: number;
 }
 
-/** Bundles everything into `outDir`; returns each bundle and the metafile. */
+const OPTIONS = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: ["node22", "es2023"],
+  minify: true,
+  keepNames: true,
+  mainFields: ["module", "main"],
+  external: ["sharp", "pg-native"],
+  banner: { js: BANNER },
+  metafile: true,
+  logLevel: "warning",
+  absWorkingDir: ROOT,
+  outExtension: { ".js": ".mjs" },
+} as const satisfies BuildOptions;
+
+/**
+ * Bundles everything into `outDir`; returns each bundle and the metafile. Handlers are split
+ * at `import()` (SST's `nodejs.splitting`): a port's client and the SDK's credential providers
+ * other than the environment's load only when called, so each handler's init loads the
+ * clients its code reaches and nothing else. The agent stays one file for its image.
+ */
 export async function buildBundles(outDir = join(ROOT, "dist")) {
   rmSync(join(outDir, "functions"), { recursive: true, force: true });
   rmSync(join(outDir, "agent"), { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const entries: Record<string, { name: string; source: string }> = {
-    ...Object.fromEntries(
-      Object.entries(handlers).map(([name, h]) => [
+  const functions = await build({
+    ...OPTIONS,
+    entryPoints: Object.fromEntries(
+      Object.values(handlers).map((h) => [
         `functions/${h.file}`,
-        { name, source: join(ROOT, "packages/functions/src", `${h.file}.ts`) },
+        join(ROOT, "packages/functions/src", `${h.file}.ts`),
       ]),
     ),
-    "agent/main": { name: "Agent", source: join(ROOT, "packages/agent-kit/src/main.ts") },
-  };
-  const result = await build({
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([out, e]) => [out, e.source])),
     outdir: outDir,
-    outExtension: { ".js": ".mjs" },
-    bundle: true,
+    splitting: true,
+    chunkNames: "functions/chunks/[name]-[hash]",
+  });
+  const agent = await build({
+    ...OPTIONS,
+    entryPoints: { "agent/main": join(ROOT, "packages/agent-kit/src/main.ts") },
+    outdir: outDir,
     splitting: false,
-    platform: "node",
-    format: "esm",
-    target: ["node22", "es2023"],
-    minify: true,
-    keepNames: true,
-    mainFields: ["module", "main"],
-    external: ["sharp", "pg-native"],
-    banner: { js: BANNER },
-    metafile: true,
-    logLevel: "warning",
   });
-  writeFileSync(join(outDir, "meta.json"), JSON.stringify(result.metafile));
-  const bundles: Bundle[] = Object.entries(entries).map(([out, e]) => {
+  const metafile: Metafile = {
+    inputs: { ...functions.metafile.inputs, ...agent.metafile.inputs },
+    outputs: { ...functions.metafile.outputs, ...agent.metafile.outputs },
+  };
+  writeFileSync(join(outDir, "meta.json"), JSON.stringify(metafile));
+  const entries = [
+    ...Object.entries(handlers).map(([name, h]) => ({ name, out: `functions/${h.file}` })),
+    { name: "Agent", out: "agent/main" },
+  ];
+  const bundles: Bundle[] = entries.map(({ name, out }) => {
     const file = join(outDir, `${out}.mjs`);
-    return { name: e.name, file, bytes: statSync(file).size };
+    const { loaded, lazy } = chunksOf(metafile, file);
+    const size = (keys: string[]) => keys.reduce((sum, k) => sum + statSync(resolve(ROOT, k)).size, 0);
+    return { name, file, bytes: size(loaded), lazyBytes: size(lazy) };
   });
-  return { bundles, metafile: result.metafile as Metafile };
+  return { bundles, metafile };
+}
+
+/** The metafile key of an output file. */
+function outputKey(metafile: Metafile, outFile: string) {
+  const key = Object.keys(metafile.outputs).find((k) => resolve(ROOT, k) === resolve(outFile));
+  if (!key) throw new Error(`${outFile} is not in the metafile`);
+  return key;
+}
+
+/**
+ * The outputs importing `outFile` loads (itself and its static imports, transitively), and
+ * those only reachable through `import()` from them.
+ */
+export function chunksOf(metafile: Metafile, outFile: string) {
+  const loaded = new Set<string>();
+  const lazy = new Set<string>();
+  const visit = (key: string, into: Set<string>) => {
+    if (loaded.has(key) || into.has(key)) return;
+    into.add(key);
+    for (const { path, kind, external } of metafile.outputs[key]!.imports) {
+      if (external || !metafile.outputs[path]) continue;
+      visit(path, kind === "dynamic-import" ? lazy : into);
+    }
+  };
+  visit(outputKey(metafile, outFile), loaded);
+  for (const key of loaded) lazy.delete(key);
+  return { loaded: [...loaded], lazy: [...lazy] };
 }
 
 /** The package each output byte came from (`@aws-sdk/client-dynamodb`, `hono`, or `(app) packages/core`). */
@@ -83,15 +137,14 @@ export function packageOf(input: string): string {
   return first === "packages" ? `(app) packages/${second}` : `(app) ${first}`;
 }
 
-/** Bytes in one output by package, largest first. */
+/** Bytes importing one bundle loads (its entry and static chunks), by package, largest first. */
 export function composition(metafile: Metafile, outFile: string) {
-  const key = Object.keys(metafile.outputs).find((k) => resolve(ROOT, k) === resolve(outFile));
-  const output = key ? metafile.outputs[key] : undefined;
-  if (!output) throw new Error(`${outFile} is not in the metafile`);
   const bytes = new Map<string, number>();
-  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-    const pkg = packageOf(input);
-    bytes.set(pkg, (bytes.get(pkg) ?? 0) + bytesInOutput);
+  for (const key of chunksOf(metafile, outFile).loaded) {
+    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[key]!.inputs)) {
+      const pkg = packageOf(input);
+      bytes.set(pkg, (bytes.get(pkg) ?? 0) + bytesInOutput);
+    }
   }
   return [...bytes].sort((a, b) => b[1] - a[1]);
 }
@@ -102,7 +155,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const { bundles } = await buildBundles(out);
   for (const b of bundles) {
     console.log(
-      `${b.name.padEnd(16)} ${(b.bytes / 1024).toFixed(0).padStart(6)} KB  ${relative(ROOT, b.file)}`,
+      `${b.name.padEnd(16)} ${(b.bytes / 1024).toFixed(0).padStart(6)} KB (+${(b.lazyBytes / 1024).toFixed(0)} KB on demand)  ${relative(ROOT, b.file)}`,
     );
   }
   console.log(`${bundles.length} bundles in ${Math.round(performance.now() - started)} ms`);

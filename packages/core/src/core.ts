@@ -2,14 +2,15 @@ import type { Config } from "./config.ts";
 import { createStore, type Store } from "./dynamo.ts";
 import { githubPort } from "./github/adapter.ts";
 import type { GitHubPort } from "./github/port.ts";
-import { sqsTaskQueue, type TaskQueue } from "./queue/index.ts";
-import { apiGatewayPusher, type RealtimePusher } from "./realtime/pusher.ts";
-import { type AgentRuntime, agentCoreRuntime } from "./runtime/index.ts";
+import type { TaskQueue } from "./queue/index.ts";
+import type { RealtimePusher } from "./realtime/pusher.ts";
+import type { AgentRuntime } from "./runtime/port.ts";
 
 /**
  * Everything a use-case needs: configuration, the store, the ports and a clock.
- * Built once per entry point; ports are created on first use so an agent that
- * never sends to SQS never builds an SQS client.
+ * Built once per entry point. Each port's adapter module (and its AWS client) is imported
+ * on the port's first call, so a bundle split at `import()` loads only the clients its
+ * entry point reaches: the stream fan-out never loads SQS or AgentCore.
  */
 export interface Core {
   readonly config: Config;
@@ -51,15 +52,30 @@ export function createCore(
       return store;
     },
     get queue() {
-      queue ??= sqsTaskQueue(config);
+      queue ??= onFirstCall<TaskQueue>(
+        () => import("./queue/index.ts").then((m) => m.sqsTaskQueue(config)),
+        (use) => ({ send: async (taskId) => (await use()).send(taskId) }),
+      );
       return queue;
     },
     get runtime() {
-      runtime ??= agentCoreRuntime(config);
+      runtime ??= onFirstCall<AgentRuntime>(
+        () => import("./runtime/index.ts").then((m) => m.agentCoreRuntime(config)),
+        (use) => ({
+          invoke: async (sessionId, payload) => (await use()).invoke(sessionId, payload),
+          stop: async (sessionId) => (await use()).stop(sessionId),
+        }),
+      );
       return runtime;
     },
     get pusher() {
-      pusher ??= apiGatewayPusher(config);
+      pusher ??= onFirstCall<RealtimePusher>(
+        () => import("./realtime/pusher.ts").then((m) => m.apiGatewayPusher(config)),
+        (use) => ({
+          post: async (connectionId, data) => (await use()).post(connectionId, data),
+          disconnect: async (connectionId) => (await use()).disconnect(connectionId),
+        }),
+      );
       return pusher;
     },
     get github() {
@@ -72,4 +88,20 @@ export function createCore(
     },
     now: ports.now ?? Date.now,
   };
+}
+
+/**
+ * A port whose adapter is built on its first call: `forward` wraps each method around
+ * `use()`, which loads the adapter once (a failed load is tried again on the next call).
+ */
+function onFirstCall<Port>(load: () => Promise<Port>, forward: (use: () => Promise<Port>) => Port): Port {
+  let loading: Promise<Port> | undefined;
+  const use = () => {
+    loading ??= load().catch((error) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
+  return forward(use);
 }

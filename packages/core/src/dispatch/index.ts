@@ -1,6 +1,6 @@
 import type { Core } from "../core.ts";
 import { ConflictError } from "../error.ts";
-import { RuntimeError } from "../runtime/index.ts";
+import { RuntimeError } from "../runtime/port.ts";
 import { Task } from "../task/index.ts";
 
 /**

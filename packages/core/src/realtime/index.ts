@@ -9,7 +9,7 @@ import { rewind } from "../util/ulid.ts";
 import { ClientMessage, type ServerFrame, WS_LIMITS } from "./protocol.ts";
 
 export { ClientMessage, type ServerFrame } from "./protocol.ts";
-export { apiGatewayPusher, type PushResult, type RealtimePusher } from "./pusher.ts";
+export type { PushResult, RealtimePusher } from "./pusher.ts";
 
 /** WebSocket watchers: connections, subscriptions, replay, and pushing frames to them. */
 export namespace Realtime {

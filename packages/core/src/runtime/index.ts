@@ -5,32 +5,10 @@ import {
 } from "@aws-sdk/client-bedrock-agentcore";
 import type { Config } from "../config.ts";
 import { UNSET_RUNTIME_ARN } from "./arn.ts";
+import { type AgentRuntime, RuntimeError } from "./port.ts";
 
+export { type AgentRuntime, RuntimeError, type RuntimePayload, sessionIdFor } from "./port.ts";
 export { UNSET_RUNTIME_ARN };
-
-/** What the control plane sends to an agent session. */
-export type RuntimePayload = { kind: "start" | "nudge" | "cancel"; taskId: string; [key: string]: unknown };
-
-/** The agent runtime port: AgentCore in AWS, the emulator locally (same client, other endpoint). */
-export interface AgentRuntime {
-  invoke(sessionId: string, payload: RuntimePayload): Promise<void>;
-  stop(sessionId: string): Promise<void>;
-}
-
-/** A runtime call that failed. `permanent` ones will fail again however often they are retried. */
-export class RuntimeError extends Error {
-  constructor(
-    message: string,
-    readonly permanent: boolean,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = "RuntimeError";
-  }
-}
-
-/** Deterministic per task, so a redelivered dispatch reaches the same session. AgentCore needs >= 33 chars. */
-export const sessionIdFor = (taskId: string) => `conveyor-task-${taskId}`;
 
 /** 4xx other than 409/429 is permanent; 409, 429, 5xx and network errors are transient. */
 export function classify(error: unknown): RuntimeError {

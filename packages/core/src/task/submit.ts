@@ -7,7 +7,7 @@ import type { Core } from "../core.ts";
 import { commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, VisibleError } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
-import { sessionIdFor } from "../runtime/index.ts";
+import { sessionIdFor } from "../runtime/port.ts";
 import { newId } from "../util/ulid.ts";
 import { enqueue, entitiesOf, get, type Info } from "./info.ts";
 import { promoteNext } from "./lifecycle.ts";
