@@ -463,8 +463,13 @@ export function checkAgentRuntime(rec: Recording, agent: Usage): Problems {
     problems.push(`agent environment [${env}] is not [${expectedEnv}] (what its code uses)`);
   for (const linkName of agent.links) {
     const variable = ENV_OF[linkName];
-    const resource = rec.resources.find((r) => r.name === linkName && r.type.startsWith("sst.aws."));
-    const own = resource && text((resource.instance as Loose)[variable?.endsWith("_URL") ? "url" : "name"]);
+    // A secret reaches the agent as its value; a table or queue by this stage's name or URL.
+    const secret = SECRETS.has(linkName);
+    const resource = rec.resources.find(
+      (r) => r.name === linkName && (secret ? r.type === "sst.Secret" : r.type.startsWith("sst.aws.")),
+    );
+    const field = secret ? "value" : variable?.endsWith("_URL") ? "url" : "name";
+    const own = resource && text((resource.instance as Loose)[field]);
     if (variable && text(environment[variable]) !== own) {
       problems.push(
         `agent environment ${variable} is ${text(environment[variable])}, not this stage's ${own}`,
