@@ -167,16 +167,18 @@ describe("steering and self-healing", () => {
     });
     const { taskId } = body.task;
     await waitForEvent(api, taskId, (e) => e.type === "agent.turn" && e.data.turn === 1);
-    const t0 = Date.now();
     const first = await api.call("POST", `/v1/tasks/${taskId}/cancel`);
     const second = await api.call("POST", `/v1/tasks/${taskId}/cancel`);
     expect(first.status).toBe(202);
     expect([202, 409]).toContain(second.status);
     const done = await api.waitFor(taskId, ["CANCELLED", "COMPLETED", "FAILED"]);
     expect(done.status).toBe("CANCELLED");
-    expect(Date.now() - t0).toBeLessThan(stepMs * 2 + 1_000);
     const events = await api.allEvents(taskId);
     expect(events.filter((e) => e.type === "cancel.requested")).toHaveLength(1);
+    // Within one turn, counted in turns rather than seconds (a slow machine runs slower turns):
+    // at most the turn already under way is recorded after the request.
+    const requested = events.findIndex((e) => e.type === "cancel.requested");
+    expect(events.slice(requested).filter((e) => e.type === "agent.turn").length).toBeLessThanOrEqual(1);
     expect(events.at(-1)).toMatchObject({
       type: "task.status",
       data: { to: "CANCELLED", reason: "cancelled" },
