@@ -1,17 +1,4 @@
-/**
- * The claude brain beside the scripted one on the local stack (DynamoDB Local, SQS, the
- * AgentCore emulator), with the model played by the Messages API stand-in and GitHub by the
- * fake; no network:
- * - submit -> first agent.* event and submit -> COMPLETED of a 5-turn task of each brain;
- * - resident memory of each task's agent session (its process, and for claude the Claude
- *   Code process it spawns), sampled while the task runs;
- * - the claude workspace's clone, and commit + push of a small change, on a repository of
- *   1,000 files (Workspace.prepare / Workspace.deliver against a bare repository on disk).
- *
- *   pnpm bench:agent        (RUNS=10 FILES=1000 SAMPLE_MS=100 to change it)
- */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { sessionIdFor } from "@conveyor/core/runtime";
@@ -19,6 +6,7 @@ import { startLocalStack } from "@conveyor/local/stack";
 import { ClaudeConfig } from "../../packages/agent-kit/src/claude/config.ts";
 import { Workspace } from "../../packages/agent-kit/src/claude/workspace.ts";
 import { startFakeGitHub } from "../../packages/local/test/fake-github.ts";
+import { bareRepo, git } from "../../packages/local/test/git-fixture.ts";
 import {
   callTools,
   type StandinRequest,
@@ -66,37 +54,6 @@ const fail = (error: unknown) => {
 };
 process.once("uncaughtException", fail);
 process.once("unhandledRejection", fail);
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "seed",
-      GIT_AUTHOR_EMAIL: "seed@example.com",
-      GIT_COMMITTER_NAME: "seed",
-      GIT_COMMITTER_EMAIL: "seed@example.com",
-    },
-  }).trim();
-
-/** A bare repository `<gitBase>/<repo>.git` whose main holds `files` (path -> content). */
-function bareRepo(repo: string, files: Record<string, string>) {
-  const bare = join(gitBase, `${repo}.git`);
-  mkdirSync(bare, { recursive: true });
-  git(bare, "init", "--quiet", "--bare", "--initial-branch=main");
-  const seed = mkdtempSync(join(root, "seed-"));
-  git(seed, "init", "--quiet", "--initial-branch=main");
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(seed, path, ".."), { recursive: true });
-    writeFileSync(join(seed, path), content);
-  }
-  git(seed, "add", ".");
-  git(seed, "commit", "--quiet", "-m", "seed");
-  git(seed, "push", "--quiet", bare, "main");
-  rmSync(seed, { recursive: true, force: true });
-  return bare;
-}
 
 // ---- processes and their memory, from /proc ----
 
@@ -189,7 +146,7 @@ function sampleSession(pidOf: () => number | undefined) {
 
 // ---- the stack, the model stand-in and the fake GitHub ----
 
-bareRepo("acme/api", {
+bareRepo(gitBase, "acme/api", {
   "README.md": "# api\n",
   "package.json": '{ "name": "api", "private": true }\n',
   "src/index.ts": 'export const hello = () => "hello";\n',
@@ -342,7 +299,7 @@ for (let i = 0; i < FILES; i++) {
   const path = `src/m${Math.floor(i / 100)}/s${Math.floor(i / 10) % 10}/f${i}.ts`;
   files[path] = `export const value${i} = ${i};\n`;
 }
-bareRepo("acme/big", files);
+bareRepo(gitBase, "acme/big", files);
 const workspaceConfig = ClaudeConfig.fromEnv({
   PATH: process.env.PATH,
   CONVEYOR_GIT_BASE: gitBase,

@@ -1,10 +1,10 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../src/stack.ts";
 import { type FakeGitHub, startFakeGitHub } from "./fake-github.ts";
+import { bareRepo, git } from "./git-fixture.ts";
 import { apiClient, sleep, startTestStack } from "./harness.ts";
 import {
   callTools,
@@ -42,37 +42,12 @@ describe("the claude brain", () => {
   const caseOf = (req: StandinRequest) => /\[case:([\w-]+)\]/.exec(userTexts(req.body).join("\n"))?.[1];
   const requestsOf = (tag: string) => seen.get(tag) ?? [];
 
-  const git = (cwd: string, ...args: string[]) =>
-    execFileSync("git", args, {
-      cwd,
-      encoding: "utf8",
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: "seed",
-        GIT_AUTHOR_EMAIL: "seed@example.com",
-        GIT_COMMITTER_NAME: "seed",
-        GIT_COMMITTER_EMAIL: "seed@example.com",
-      },
-    }).trim();
-
   /** A bare repository `<gitBase>/owner/name.git` with one seeded commit on main. */
-  function bareRepo(repo: string) {
-    const bare = join(gitBase, `${repo}.git`);
-    mkdirSync(bare, { recursive: true });
-    git(bare, "init", "--quiet", "--bare", "--initial-branch=main");
-    const seed = mkdtempSync(join(root, "seed-"));
-    git(seed, "init", "--quiet", "--initial-branch=main");
-    writeFileSync(join(seed, "README.md"), "# api\n");
-    git(seed, "add", ".");
-    git(seed, "commit", "--quiet", "-m", "seed");
-    git(seed, "push", "--quiet", bare, "main");
-    rmSync(seed, { recursive: true, force: true });
-    return bare;
-  }
+  const seededRepo = (repo: string) => bareRepo(gitBase, repo, { "README.md": "# api\n" });
 
   beforeAll(async () => {
     mkdirSync(outside, { recursive: true });
-    bareRepo("acme/api");
+    seededRepo("acme/api");
     model = await startModelStandin((req, index) => {
       const tag = caseOf(req);
       const script = tag ? scripts.get(tag) : undefined;
