@@ -2,7 +2,11 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      // Powertools then writes through the global console, which `silent` below can hold back.
+      POWERTOOLS_DEV: "true",
+    },
     // Handler logs are for operators; show them only for failing tests.
     silent: "passed-only",
     projects: [

@@ -5,6 +5,7 @@
  */
 import { Config } from "@conveyor/core/config";
 import { createCore } from "@conveyor/core/core";
+import { logger } from "@conveyor/core/log";
 import { ClaudeConfig, claude } from "./claude/index.ts";
 import { scripted } from "./scripted.ts";
 import { defaultBrain, selectBrain } from "./select.ts";
@@ -19,7 +20,7 @@ const agent = await serveAgent(core, brain, {
   port: Number(process.env.PORT ?? 8080),
   host: process.env.HOST ?? "0.0.0.0",
 });
-console.error(JSON.stringify({ level: "info", msg: "agent listening", port: agent.port }));
+logger.info("agent listening", { port: agent.port });
 
 const stop = () => {
   agent.close().finally(() => process.exit(0));

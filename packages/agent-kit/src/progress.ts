@@ -1,6 +1,7 @@
 import type { Core } from "@conveyor/core/core";
 import { VisibleError } from "@conveyor/core/error";
 import { type EventData, type EventType, TaskEvent } from "@conveyor/core/event";
+import { taskLogger } from "@conveyor/core/log";
 import { Task } from "@conveyor/core/task";
 import { newId } from "@conveyor/core/util/ulid";
 
@@ -73,11 +74,8 @@ export type Progress = ReturnType<typeof createProgress>;
  * logged and the run goes on. Permanent errors drop that one event; transient
  * ones count toward the task's circuit breaker.
  */
-export function createProgress(
-  core: Core,
-  taskId: string,
-  log: (entry: Record<string, unknown>) => void = console.error,
-) {
+export function createProgress(core: Core, taskId: string) {
+  const log = taskLogger(taskId);
   const breaker = breakerFor(taskId);
   let turns = 0;
 
@@ -92,17 +90,10 @@ export function createProgress(
       return true;
     } catch (error) {
       if (isPermanent(error)) {
-        log({ level: "warn", msg: "event dropped (permanent error)", taskId, type, error: String(error) });
+        log.warn("event dropped (permanent error)", { type, error: String(error) });
       } else {
         breaker.failure();
-        log({
-          level: "warn",
-          msg: "event write failed",
-          taskId,
-          type,
-          error: String(error),
-          open: breaker.open,
-        });
+        log.warn("event write failed", { type, error: String(error), open: breaker.open });
       }
       return false;
     }
@@ -112,7 +103,7 @@ export function createProgress(
     try {
       await Task.recordProgress(core, taskId, update);
     } catch (error) {
-      log({ level: "warn", msg: "progress counters not updated", taskId, error: String(error) });
+      log.warn("progress counters not updated", { error: String(error) });
     }
   }
 

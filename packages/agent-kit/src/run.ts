@@ -1,5 +1,6 @@
 import type { Core } from "@conveyor/core/core";
 import { ConflictError } from "@conveyor/core/error";
+import { type Log, taskLogger } from "@conveyor/core/log";
 import { Nudge } from "@conveyor/core/nudge";
 import { Task } from "@conveyor/core/task";
 import { createProgress, type Progress, releaseBreaker } from "./progress.ts";
@@ -12,7 +13,8 @@ export interface AgentContext {
   signal: AbortSignal;
   /** The nudge inbox: call at a turn boundary; each pending nudge is taken exactly once. */
   nudges: { take(): Promise<Nudge.Info[]> };
-  log(entry: Record<string, unknown>): void;
+  /** This task's logger: every line carries its taskId. */
+  log: Log;
 }
 
 export interface AgentResult {
@@ -51,7 +53,6 @@ export class AgentCancelled extends Error {
 }
 
 export interface RunOptions {
-  log?: (entry: Record<string, unknown>) => void;
   signal?: AbortSignal;
   /** Backoff cap for the terminal write; it is retried until recorded. */
   maxTerminalWaitMs?: number;
@@ -68,7 +69,8 @@ export async function runTask(
   brain: Brain,
   opts: RunOptions = {},
 ): Promise<boolean> {
-  const log = opts.log ?? ((entry) => console.error(JSON.stringify(entry)));
+  // A logger per task: one process runs several tasks at once.
+  const log = taskLogger(taskId);
   let task: Task.Info;
   try {
     task = await Task.transition(core, taskId, {
@@ -78,7 +80,7 @@ export async function runTask(
     });
   } catch (error) {
     if (error instanceof ConflictError) {
-      log({ level: "info", msg: "task not ours to run", taskId, reason: error.message });
+      log.info("task not ours to run", { reason: error.message });
       return false;
     }
     throw error;
@@ -92,12 +94,12 @@ export async function runTask(
       .then((state) => {
         if (state !== "running" && !controller.signal.aborted) controller.abort(new Error(state));
       })
-      .catch((error) => log({ level: "warn", msg: "heartbeat failed", taskId, error: String(error) }));
+      .catch((error) => log.warn("heartbeat failed", { error: String(error) }));
   const heartbeat = setInterval(beat, core.config.limits.heartbeatMs);
   heartbeat.unref();
   await beat();
 
-  const progress = createProgress(core, taskId, log);
+  const progress = createProgress(core, taskId);
   // Cancellation is checked before each nudge is consumed, against the task itself too.
   const cancelled = async () =>
     controller.signal.aborted || (await Task.get(core, taskId))?.cancelRequestedAt !== undefined;
@@ -114,8 +116,7 @@ export async function runTask(
       error instanceof AgentFailure
         ? error
         : new AgentFailure("agent_error", String((error as Error)?.message ?? error));
-    if (!(error instanceof AgentFailure))
-      log({ level: "error", msg: "brain threw", taskId, error: String(error) });
+    if (!(error instanceof AgentFailure)) log.error("brain threw", { error: String(error) });
     await progress.error(failure.message, true);
     await finish(
       core,
@@ -132,31 +133,18 @@ export async function runTask(
 }
 
 /** The terminal write is retried until recorded; a task already ended by someone else is left as it is. */
-async function finish(
-  core: Core,
-  taskId: string,
-  input: Task.TransitionInput,
-  log: (entry: Record<string, unknown>) => void,
-  maxWaitMs = 5_000,
-) {
+async function finish(core: Core, taskId: string, input: Task.TransitionInput, log: Log, maxWaitMs = 5_000) {
   for (let attempt = 0; ; attempt++) {
     try {
       await Task.transition(core, taskId, { ...input, from: ["RUNNING", "AWAITING_APPROVAL"] });
       return;
     } catch (error) {
       if (error instanceof ConflictError) {
-        log({ level: "info", msg: "task already ended elsewhere", taskId, reason: error.message });
+        log.info("task already ended elsewhere", { reason: error.message });
         return;
       }
       const wait = Math.min(maxWaitMs, 100 * 2 ** attempt);
-      log({
-        level: "warn",
-        msg: "terminal write failed, retrying",
-        taskId,
-        attempt,
-        waitMs: wait,
-        error: String(error),
-      });
+      log.warn("terminal write failed, retrying", { attempt, waitMs: wait, error: String(error) });
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

@@ -1,3 +1,4 @@
+import { taskLogger } from "@conveyor/core/log";
 import type { Task } from "@conveyor/core/task";
 import { describe, expect, it } from "vitest";
 import type { Progress } from "./progress.ts";
@@ -38,7 +39,7 @@ async function run(turns: number, maxTurns = 100) {
     progress,
     signal: new AbortController().signal,
     nudges: { take: async () => [] },
-    log: () => {},
+    log: taskLogger(task.taskId),
   };
   return { result: await scripted()(ctx).catch((error: Error) => error), milestones };
 }

@@ -7,7 +7,7 @@ describe("the AgentCore HTTP contract", () => {
   const url = (path: string) => `http://127.0.0.1:${agent.port}${path}`;
   // No task is started here, so the server never reaches its Core or its brain.
   beforeAll(async () => {
-    agent = await serveAgent({} as Core, {} as never, { port: 0, log: () => {} });
+    agent = await serveAgent({} as Core, {} as never, { port: 0 });
   });
   afterAll(() => agent.close());
 

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Core } from "@conveyor/core/core";
+import { logger } from "@conveyor/core/log";
 import * as v from "valibot";
 import { type Brain, runTask } from "./run.ts";
 
@@ -24,9 +25,8 @@ export interface AgentServer {
 export async function serveAgent(
   core: Core,
   brain: Brain,
-  opts: { port?: number; host?: string; log?: (entry: Record<string, unknown>) => void } = {},
+  opts: { port?: number; host?: string } = {},
 ): Promise<AgentServer> {
-  const log = opts.log ?? ((entry) => console.error(JSON.stringify(entry)));
   const runs = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
   const started = new Set<string>();
   let lastUpdate = Math.floor(Date.now() / 1000);
@@ -35,8 +35,8 @@ export async function serveAgent(
     if (started.has(taskId)) return "already_started";
     started.add(taskId);
     const controller = new AbortController();
-    const done = runTask(core, taskId, brain, { log, signal: controller.signal })
-      .catch((error) => log({ level: "error", msg: "run failed", taskId, error: String(error) }))
+    const done = runTask(core, taskId, brain, { signal: controller.signal })
+      .catch((error) => logger.error("run failed", { taskId, error: String(error) }))
       .finally(() => {
         runs.delete(taskId);
         lastUpdate = Math.floor(Date.now() / 1000);
@@ -78,7 +78,7 @@ export async function serveAgent(
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
-      log({ level: "error", msg: "request failed", error: String(error) });
+      logger.error("request failed", { error: String(error) });
       if (!res.headersSent) res.writeHead(500).end();
     });
   });

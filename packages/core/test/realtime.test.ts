@@ -179,7 +179,7 @@ describe("Realtime and fan-out", () => {
         }
       },
     };
-    const resumeAt = await Fanout.route(core, records, [poison], () => undefined);
+    const resumeAt = await Fanout.route(core, records, [poison]);
     expect(resumeAt).toBe("12");
     expect(seen).toContain(b1.eventId);
     expect(seen).toContain(b2.eventId);

@@ -122,16 +122,21 @@ describe("pnpm build", () => {
           CONVEYOR_NUDGES_TABLE: "nudges",
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
         },
-        stdio: ["ignore", "ignore", "pipe"],
+        stdio: ["ignore", "pipe", "pipe"],
       });
+      // Its log says where it listens: one JSON line, INFO on stdout.
       const port = await new Promise<number>((resolve, reject) => {
+        let out = "";
         let err = "";
-        child!.stderr!.on("data", (d) => {
-          err += d;
-          const line = err.split("\n").find((l) => l.includes("agent listening"));
+        child!.stdout!.on("data", (d) => {
+          out += d;
+          const line = out.split("\n").find((l) => l.includes('"message":"agent listening"'));
           if (line) resolve(JSON.parse(line).port);
         });
-        child!.on("exit", (code) => reject(new Error(`agent exited ${code}: ${err}`)));
+        child!.stderr!.on("data", (d) => {
+          err += d;
+        });
+        child!.on("exit", (code) => reject(new Error(`agent exited ${code}: ${out}${err}`)));
       });
       const ping = await fetch(`http://127.0.0.1:${port}/ping`);
       expect(ping.status).toBe(200);

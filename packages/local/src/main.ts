@@ -6,6 +6,7 @@
  * they are written to <state-dir>/comments/<taskId>.md.
  */
 import { parseArgs } from "node:util";
+import { logger } from "@conveyor/core/log";
 import { startLocalStack } from "./stack.ts";
 
 // Node 20 is supported here; the SDK's notice about future releases is noise in a dev loop.
@@ -50,7 +51,11 @@ try {
     brain,
     githubToken: process.env.GITHUB_TOKEN,
     githubApiUrl: process.env.GITHUB_API_URL,
-    log: (entry) => console.error(JSON.stringify(entry)),
+    // The emulators' lines go out as the handlers' do: one JSON line each, at their own level.
+    log: ({ level, msg, ...rest }) => {
+      const at = level === "debug" || level === "warn" || level === "error" ? level : "info";
+      logger[at](String(msg), rest);
+    },
   });
 } catch (error) {
   console.error(`\nConveyor could not start: ${(error as Error).message}`);

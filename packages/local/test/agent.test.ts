@@ -2,8 +2,9 @@ import { type AgentResult, createProgress, runTask, serveAgent } from "@conveyor
 import { Actor } from "@conveyor/core/actor";
 import { createCore } from "@conveyor/core/core";
 import { TaskEvent } from "@conveyor/core/event";
+import { type Log, logger } from "@conveyor/core/log";
 import { Task } from "@conveyor/core/task";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { recordingQueue, sleep, testCore } from "./harness.ts";
 
 const user = { type: "user" as const, tenantId: "t", userId: "u" };
@@ -37,7 +38,7 @@ describe("agent-kit", () => {
           release = r;
         });
       },
-      { port: 0, log: () => undefined },
+      { port: 0 },
     );
     const url = `http://127.0.0.1:${agent.port}`;
     const ping = async () => ((await (await fetch(`${url}/ping`)).json()) as { status: string }).status;
@@ -78,10 +79,7 @@ describe("agent-kit", () => {
       await sleep(50);
       return { summary: "ok" };
     };
-    const results = await Promise.all([
-      runTask(core, taskId, brain, { log: () => undefined }),
-      runTask(core, taskId, brain, { log: () => undefined }),
-    ]);
+    const results = await Promise.all([runTask(core, taskId, brain), runTask(core, taskId, brain)]);
     expect(results.sort()).toEqual([false, true]);
     expect(runs).toBe(1);
     const events = await TaskEvent.list(core, taskId, { limit: 100 });
@@ -97,11 +95,18 @@ describe("agent-kit", () => {
       ...core.config,
       tables: { ...core.config.tables, events: "no-such-table" },
     });
-    const logs: Record<string, unknown>[] = [];
-    const progress = createProgress(missingTable, taskId, (e) => logs.push(e));
+    // Every task's logger shares this prototype: the spy sees the task's lines and the logger each went to.
+    const warn = vi.spyOn(Object.getPrototypeOf(logger) as Log, "warn");
+    const progress = createProgress(missingTable, taskId);
     await progress.turn(1, "still going");
     await progress.milestone("m");
-    expect(logs.filter((l) => l.msg === "event dropped (permanent error)")).toHaveLength(2);
+    const dropped = warn.mock.calls.flatMap(([msg], i) =>
+      msg === "event dropped (permanent error)"
+        ? [(warn.mock.contexts[i] as Log).getPersistentLogAttributes().taskId]
+        : [],
+    );
+    warn.mockRestore();
+    expect(dropped).toEqual([taskId, taskId]);
     expect(progress.breaker.open).toBe(false);
     expect((await Task.get(core, taskId))?.turns).toBe(1); // the counters still moved
 
@@ -111,7 +116,7 @@ describe("agent-kit", () => {
       endpoints: { ...core.config.endpoints, dynamodb: "http://127.0.0.1:9" },
     });
     const other = await startingTask();
-    const flaky = createProgress(down, other, () => undefined);
+    const flaky = createProgress(down, other);
     for (let i = 0; i < 5; i++) await flaky.milestone(`m${i}`);
     expect(flaky.breaker.open).toBe(true);
     const before = flaky.breaker.dropped;

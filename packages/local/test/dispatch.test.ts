@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { Actor } from "@conveyor/core/actor";
+import { logger } from "@conveyor/core/log";
 import { RUNTIME_RETRY } from "@conveyor/core/runtime";
 import { Task } from "@conveyor/core/task";
 import { handler } from "@conveyor/functions/queue/dispatch";
@@ -122,9 +123,9 @@ describe("dispatch", () => {
 
   it("fails a task dispatch_failed when the runtime keeps failing; the DLQ drain records and clears it", async () => {
     const deadLetters: string[] = [];
-    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => {
-      if (typeof line === "string" && line.includes('"dead letter"'))
-        deadLetters.push(JSON.parse(line).taskId);
+    const spy = vi.spyOn(logger, "warn").mockImplementation((msg, ...extra) => {
+      const { taskId } = (extra[0] ?? {}) as { taskId?: string };
+      if (msg === "dead letter" && taskId) deadLetters.push(taskId);
     });
     try {
       const taskId = await submitWithFault(503);

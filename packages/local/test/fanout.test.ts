@@ -40,7 +40,7 @@ describe("fan-out through the Events stream", () => {
           sequenceNumber: r.dynamodb!.SequenceNumber!,
           event: TaskEvent.serialize(unmarshall(r.dynamodb!.NewImage as never)),
         }));
-        const resumeAt = await Fanout.route(core, records, [route], () => undefined);
+        const resumeAt = await Fanout.route(core, records, [route]);
         return { batchItemFailures: resumeAt ? [{ itemIdentifier: resumeAt }] : [] };
       },
     });

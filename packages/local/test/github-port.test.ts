@@ -18,7 +18,6 @@ describe("the Octokit GitHub port against the fake", () => {
       apiUrl: github.url,
       token: "test",
       limits: { ...defaultLimits, githubWriteGapMs: 0, githubRetryBaseMs: 10, ...limits },
-      log: () => undefined,
     });
   beforeAll(async () => {
     github = await startFakeGitHub();
@@ -59,7 +58,6 @@ describe("the Octokit GitHub port against the fake", () => {
       apiUrl: github.url,
       token: "nope",
       limits: defaultLimits,
-      log: () => undefined,
     });
     const denied = await bad.createComment(target(2), "x").catch((e) => e);
     expect(denied.status).toBe(401);

@@ -170,13 +170,12 @@ describe("GitHub status comment", () => {
             stack.core,
             [...batch].sort(() => Math.random() - 0.5),
             [Fanout.github],
-            () => undefined,
           ),
         ),
       );
     }
     await complete(taskId);
-    await Fanout.route(stack.core, delivered.map(record).reverse(), [Fanout.github], () => undefined);
+    await Fanout.route(stack.core, delivered.map(record).reverse(), [Fanout.github]);
     const comment = await terminalComment(prNumber);
 
     // Every body GitHub accepted, in the order it accepted them, shows a step at least as late as the one before.
@@ -311,12 +310,12 @@ describe("GitHub status comment", () => {
     await sleep(300);
     // A write that no event announces (a nudge stored, say): only the reconciler sees the lag.
     await Task.touch(stack.core, taskId);
-    const first = await StatusComment.renderLagging(stack.core, { log: () => undefined });
+    const first = await StatusComment.renderLagging(stack.core);
     expect(first.lagging).toBeGreaterThanOrEqual(1);
     expect(first.failed).toBe(0);
     const task = await Task.get(stack.core, taskId);
     expect(task?.github?.renderedRev).toBe(task?.rev);
-    const again = await StatusComment.renderLagging(stack.core, { log: () => undefined });
+    const again = await StatusComment.renderLagging(stack.core);
     expect(again.lagging).toBe(0);
   });
 });

@@ -52,7 +52,7 @@ describe("nudges racing cancel and completion", () => {
       );
       const controller = new AbortController();
       controllers.set(task.taskId, controller);
-      const run = runTask(core, task.taskId, brain, { signal: controller.signal, log: () => undefined });
+      const run = runTask(core, task.taskId, brain, { signal: controller.signal });
       const sends = Array.from({ length: rand(1, 4) }, async (_, n) => {
         await sleep(rand(0, 60));
         await Actor.provide(actor, () => Nudge.create(core, task.taskId, { message: `n${n}` })).catch(

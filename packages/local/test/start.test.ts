@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 const root = resolve(import.meta.dirname, "../../..");
 const main = join(root, "packages/local/src/main.ts");
 
-/** Runs `pnpm start`'s entry point as its own process, as a developer would. */
-function start(args: string[], env: NodeJS.ProcessEnv = process.env) {
+/** Runs `pnpm start`'s entry point as its own process, as a developer would (tests' POWERTOOLS_DEV aside). */
+function start(args: string[], env: NodeJS.ProcessEnv = { ...process.env, POWERTOOLS_DEV: undefined }) {
   const child = spawn(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), main, ...args], {
     cwd: root,
     env,
@@ -98,6 +98,13 @@ describe("pnpm start", () => {
     for (const turn of [1, 2, 3, 4, 5]) expect(cliOut).toContain(`Turn ${turn}/5`);
     expect(cliOut).toContain("COMPLETED");
     expect(cliOut).toContain("https://github.com/acme/api/pull/");
+    // The stack's terminal: its banner, then one JSON line per log entry (the dispatch's, at least).
+    const entries = proc
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"));
+    expect(entries.some((line) => line.includes('"message":"dispatch"'))).toBe(true);
+    for (const line of entries) expect(JSON.parse(line), line).toMatchObject({ service: "conveyor" });
 
     proc.child.kill("SIGINT");
     expect(await proc.exited).toBe(0);

@@ -89,7 +89,7 @@ export function claude(config: ClaudeConfig, github: GitHubPort): Brain {
       return { summary: said, prUrl: opened.url };
     } finally {
       await Workspace.remove(ws).catch((error) =>
-        log({ level: "warn", msg: "workspace not removed", taskId: task.taskId, error: String(error) }),
+        log.warn("workspace not removed", { error: String(error) }),
       );
     }
   };

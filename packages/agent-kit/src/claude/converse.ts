@@ -51,12 +51,10 @@ export async function converse(
       canUseTool: async (name, toolInput) => {
         if (signal.aborted) return { behavior: "deny", message: "The task was cancelled.", interrupt: true };
         const decision = toolPolicy(opts.ws.dir, name, toolInput);
-        if (decision.behavior === "deny")
-          log({ level: "info", msg: "tool denied", taskId: task.taskId, name });
+        if (decision.behavior === "deny") log.info("tool denied", { name });
         return decision;
       },
-      stderr: (data) =>
-        log({ level: "debug", msg: "claude stderr", taskId: task.taskId, data: preview(data) }),
+      stderr: (data) => log.debug("claude stderr", { data: preview(data) }),
     },
   });
 
@@ -122,10 +120,7 @@ export async function converse(
         if ((message.queued_turn_count ?? 0) > 0) continue;
         if (!(await steer())) input.end();
       } else if (message.type === "system" && message.subtype === "api_retry") {
-        log({
-          level: "warn",
-          msg: "model request retried",
-          taskId: task.taskId,
+        log.warn("model request retried", {
           attempt: message.attempt,
           maxRetries: message.max_retries,
           status: message.error_status,

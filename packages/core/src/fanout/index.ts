@@ -1,6 +1,7 @@
 import type { Core } from "../core.ts";
 import type { TaskEvent } from "../event/index.ts";
 import { StatusComment } from "../github/index.ts";
+import { logger } from "../log.ts";
 import { Realtime } from "../realtime/index.ts";
 
 /** One stream record: where it sits in the shard, and the event it carries. */
@@ -41,7 +42,6 @@ export namespace Fanout {
     core: Core,
     records: FanoutRecord[],
     routes: FanoutRoute[],
-    log: (entry: Record<string, unknown>) => void = (e) => console.error(JSON.stringify(e)),
   ): Promise<string | undefined> {
     const byTask = new Map<string, FanoutRecord[]>();
     for (const record of records) {
@@ -62,9 +62,7 @@ export namespace Fanout {
           } catch (error) {
             const delivered = error instanceof DeliveryError ? error.delivered : 0;
             failedAt = Math.min(failedAt, delivered);
-            log({
-              level: "error",
-              msg: "fan-out delivery failed",
+            logger.error("fan-out delivery failed", {
               route: to.name,
               taskId,
               eventId: list[delivered]?.event.eventId,

@@ -1,9 +1,7 @@
 import type { Core } from "../core.ts";
+import { logger } from "../log.ts";
 import { CommentGone, type CommentTarget } from "./port.ts";
 import { marker } from "./render.ts";
-
-export type Log = (entry: Record<string, unknown>) => void;
-export const defaultLog: Log = (entry) => console.error(JSON.stringify(entry));
 
 /** Edits the comment, or creates it: again after a 404, or once the marker search finds none. */
 export async function put(
@@ -11,7 +9,6 @@ export async function put(
   target: CommentTarget,
   commentId: number | undefined,
   body: string,
-  log: Log,
 ): Promise<{ commentId: number; created: boolean }> {
   const github = core.github;
   if (commentId !== undefined) {
@@ -20,20 +17,16 @@ export async function put(
       return { commentId, created: false };
     } catch (error) {
       if (!(error instanceof CommentGone)) throw error;
-      log({
-        level: "warn",
-        msg: "status comment was deleted; creating it again",
+      logger.warn("status comment was deleted; creating it again", {
         taskId: target.taskId,
         commentId,
       });
       return { commentId: await github.createComment(target, body), created: true };
     }
   }
-  const found = await findByMarker(core, target, log);
+  const found = await findByMarker(core, target);
   if (found) {
-    log({
-      level: "info",
-      msg: "status comment found by its marker",
+    logger.info("status comment found by its marker", {
       taskId: target.taskId,
       commentId: found.id,
     });
@@ -48,7 +41,7 @@ export async function put(
  * GitHub says who we are, is ours. Should two exist (a crash between create and record,
  * twice), the oldest is kept and the others are deleted.
  */
-export async function findByMarker(core: Core, target: CommentTarget, log: Log = defaultLog) {
+export async function findByMarker(core: Core, target: CommentTarget) {
   const author = await core.github.author();
   const tag = marker(target.taskId);
   const mine = [];
@@ -59,9 +52,7 @@ export async function findByMarker(core: Core, target: CommentTarget, log: Log =
   }
   if (author !== undefined) {
     for (const extra of mine.slice(1)) {
-      log({
-        level: "warn",
-        msg: "duplicate status comment deleted",
+      logger.warn("duplicate status comment deleted", {
         taskId: target.taskId,
         commentId: extra.id,
       });

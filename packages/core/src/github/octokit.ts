@@ -5,6 +5,7 @@ import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import Bottleneck from "bottleneck";
 import type { Limits } from "../config.ts";
+import { logger } from "../log.ts";
 import {
   CommentGone,
   type GitHubComment,
@@ -25,7 +26,6 @@ export interface OctokitGitHubOptions {
   apiUrl: string;
   token: string;
   limits: Pick<Limits, "githubWriteGapMs" | "githubMaxWaitMs" | "githubRetryBaseMs">;
-  log?: (entry: Record<string, unknown>) => void;
   /** The fetch the client sends with (tests may count or fail requests). */
   fetch?: typeof fetch;
 }
@@ -43,16 +43,13 @@ export interface OctokitGitHubOptions {
  * await github.createComment({ taskId, owner: "acme", repo: "api", issueNumber: 7 }, "hello");
  */
 export function octokitGitHub(opts: OctokitGitHubOptions): GitHubPort {
-  const log = opts.log ?? ((entry) => console.error(JSON.stringify(entry)));
   const { githubWriteGapMs: gap, githubMaxWaitMs: maxWaitMs } = opts.limits;
   const send = opts.fetch ?? globalThis.fetch;
   let pausedUntil = 0;
   const pause = (untilMs: number, why: string) => {
     if (untilMs <= pausedUntil) return;
     pausedUntil = untilMs;
-    log({
-      level: "warn",
-      msg: "GitHub rate limit: requests paused",
+    logger.warn("GitHub rate limit: requests paused", {
       why,
       until: new Date(untilMs).toISOString(),
     });
@@ -100,9 +97,7 @@ export function octokitGitHub(opts: OctokitGitHubOptions): GitHubPort {
 
   const retryWithin = (retryAfterS: number, options: { method?: string; url?: string }, kind: string) => {
     const wanted = retryAfterS * 1_000 <= maxWaitMs;
-    log({
-      level: "warn",
-      msg: `GitHub ${kind} rate limit`,
+    logger.warn(`GitHub ${kind} rate limit`, {
       request: `${options.method} ${options.url}`,
       retryAfterS,
       retrying: wanted,

@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Core } from "../core.ts";
 import { TaskEvent } from "../event/index.ts";
+import { logger } from "../log.ts";
 import { Nudge } from "../nudge/index.ts";
 import { Task } from "../task/index.ts";
 import { isTerminalStatus } from "../task/status.ts";
-import { defaultLog, type Log, put } from "./comment.ts";
+import { put } from "./comment.ts";
 import { type CommentTarget, GitHubError } from "./port.ts";
 import { fingerprint, markdown, view } from "./render.ts";
 import { type CommentState, compareAndSet, parseState } from "./state.ts";
@@ -58,14 +59,9 @@ export function targetOf(task: Task.Info): CommentTarget | undefined {
  * Throws on transient failures (5xx, network, a rate limit longer than githubMaxWaitMs),
  * for the stream or the reconciler to retry; permanent refusals are recorded and logged.
  */
-export async function sync(
-  core: Core,
-  taskId: string,
-  opts: { force?: boolean; log?: Log } = {},
-): Promise<Outcome> {
+export async function sync(core: Core, taskId: string, opts: { force?: boolean } = {}): Promise<Outcome> {
   if (core.github.kind === "disabled") return "disabled";
   if (unbound.has(taskId)) return "unbound";
-  const log = opts.log ?? defaultLog;
   const limits = core.config.limits;
   // Longer than anything a writer does while holding it (rate-limit waits included).
   const leaseMs = limits.githubMaxWaitMs + 60_000;
@@ -116,7 +112,7 @@ export async function sync(
     if (!(await compareAndSet(core, taskId, state, held))) continue;
     let outcome: Outcome | "again";
     try {
-      outcome = await writeHeld(core, taskId, held, force, log);
+      outcome = await writeHeld(core, taskId, held, force);
     } catch (error) {
       await compareAndSet(core, taskId, held, { ...held, lease: undefined, leaseUntil: undefined }).catch(
         () => false,
@@ -135,7 +131,6 @@ async function writeHeld(
   taskId: string,
   held: CommentState,
   force: boolean,
-  log: Log,
 ): Promise<Outcome | "again"> {
   const snap = await snapshot(core, taskId);
   if (!snap || snap.state.lease !== held.lease) return "again";
@@ -153,12 +148,10 @@ async function writeHeld(
   }
   let written: { commentId: number; created: boolean };
   try {
-    written = await put(core, target, state.commentId, draft.body, log);
+    written = await put(core, target, state.commentId, draft.body);
   } catch (error) {
     if (!(error instanceof GitHubError) || !error.permanent) throw error;
-    log({
-      level: "error",
-      msg: "GitHub refused the status comment",
+    logger.error("GitHub refused the status comment", {
       taskId,
       status: error.status,
       error: error.message,
@@ -181,7 +174,7 @@ async function writeHeld(
   });
   if (recorded) return "written";
   // The lease ran out and another writer went ahead: what we sent may have landed after theirs.
-  log({ level: "warn", msg: "status comment lease lost; writing the latest render again", taskId });
+  logger.warn("status comment lease lost; writing the latest render again", { taskId });
   if (written.created) {
     const now = await snapshot(core, taskId);
     if (now?.state.commentId !== undefined && now.state.commentId !== written.commentId) {

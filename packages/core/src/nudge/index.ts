@@ -5,6 +5,7 @@ import type { Core } from "../core.ts";
 import { commit, pages, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, VisibleError } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
+import { logger } from "../log.ts";
 import { Task } from "../task/index.ts";
 import { floorId, newId } from "../util/ulid.ts";
 
@@ -144,14 +145,10 @@ export namespace Nudge {
       });
       return "pushed";
     } catch (error) {
-      console.error(
-        JSON.stringify({
-          level: "warn",
-          msg: "nudge push failed; the agent's inbox still has it",
-          taskId: task.taskId,
-          error: String(error),
-        }),
-      );
+      logger.warn("nudge push failed; the agent's inbox still has it", {
+        taskId: task.taskId,
+        error: String(error),
+      });
       return "stored";
     }
   }

@@ -1,6 +1,7 @@
 import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
 import { ConflictError } from "../error.ts";
+import { logger } from "../log.ts";
 import { Nudge } from "../nudge/index.ts";
 import { Task } from "../task/index.ts";
 
@@ -36,9 +37,7 @@ export namespace Reconciler {
       } catch (error) {
         if (error instanceof ConflictError) return;
         count("failed", check);
-        console.error(
-          JSON.stringify({ level: "warn", msg: "reconcile fix failed", check, error: String(error) }),
-        );
+        logger.warn("reconcile fix failed", { check, error: String(error) });
       }
     };
 
@@ -161,9 +160,7 @@ export namespace Reconciler {
           count("failed", name, result.failed);
         } catch (error) {
           count("failed", name);
-          console.error(
-            JSON.stringify({ level: "warn", msg: "reconcile hook failed", hook: name, error: String(error) }),
-          );
+          logger.warn("reconcile hook failed", { hook: name, error: String(error) });
         }
       }
     });
@@ -171,9 +168,10 @@ export namespace Reconciler {
     report.ms = core.now() - started;
     const fixed = sum(report.fixed);
     const failed = sum(report.failed);
-    // Everything it tried failed: that is an outage, not a summary.
-    const level = failed > 0 && fixed === 0 ? "error" : failed > 0 ? "warn" : "info";
-    console[level === "info" ? "log" : "error"](JSON.stringify({ level, msg: "reconcile", ...report }));
+    // Everything it tried failed: that is an outage, not a summary. A run that changed nothing
+    // is a debug line, so an idle stack stays quiet.
+    const level = failed > 0 && fixed === 0 ? "error" : failed > 0 ? "warn" : fixed > 0 ? "info" : "debug";
+    logger[level]("reconcile", { ...report });
     return report;
   }
 }

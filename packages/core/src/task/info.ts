@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
 import { notFound } from "../error.ts";
+import { logger } from "../log.ts";
 import { ULID_PATTERN } from "../util/ulid.ts";
 import { TaskStatus } from "./status.ts";
 
@@ -77,8 +78,6 @@ export async function enqueue(core: Core, taskId: string) {
   try {
     await core.queue.send(taskId);
   } catch (error) {
-    console.error(
-      JSON.stringify({ msg: "enqueue failed, left for the reconciler", taskId, error: String(error) }),
-    );
+    logger.warn("enqueue failed, left for the reconciler", { taskId, error: String(error) });
   }
 }

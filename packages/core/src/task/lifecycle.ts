@@ -4,6 +4,7 @@ import type { Core } from "../core.ts";
 import { type AfterCommit, commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, notFound } from "../error.ts";
 import { type EventData, TaskEvent } from "../event/index.ts";
+import { logger } from "../log.ts";
 import { enqueue, entitiesOf, fromId, get, type Info } from "./info.ts";
 import { holdsSlot, isTerminalStatus as isTerminal, type TaskStatus } from "./status.ts";
 
@@ -210,14 +211,10 @@ export async function cancel(core: Core, taskId: string): Promise<Info> {
       if (task.cancelRequestedAt) return task;
       await requestCancel(core, task, actor.type === "user" ? actor.userId : actor.name);
       await core.runtime.invoke(task.runtimeSessionId, { kind: "cancel", taskId }).catch((error) =>
-        console.error(
-          JSON.stringify({
-            level: "warn",
-            msg: "cancel push failed; the agent's heartbeat will see it",
-            taskId,
-            error: String(error),
-          }),
-        ),
+        logger.warn("cancel push failed; the agent's heartbeat will see it", {
+          taskId,
+          error: String(error),
+        }),
       );
       return (await get(core, taskId))!;
     } catch (error) {
@@ -248,13 +245,6 @@ export async function stopSession(core: Core, task: Info) {
   try {
     await core.runtime.stop(task.runtimeSessionId);
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "warn",
-        msg: "StopRuntimeSession failed",
-        taskId: task.taskId,
-        error: String(error),
-      }),
-    );
+    logger.warn("StopRuntimeSession failed", { taskId: task.taskId, error: String(error) });
   }
 }

@@ -1,5 +1,6 @@
 import type { Core } from "../core.ts";
 import { isConditionFailed, pages } from "../dynamo.ts";
+import { logger } from "../log.ts";
 import { ACTIVE_STATUSES, type TaskStatus } from "./status.ts";
 
 /**
@@ -63,8 +64,6 @@ export async function repairQuota(
     if (isConditionFailed(error)) return false; // it moved: the next run looks again
     throw error;
   }
-  console.error(
-    JSON.stringify({ level: "warn", msg: "quota drift repaired", tenantId, userId, was, now: counted }),
-  );
+  logger.warn("quota drift repaired", { tenantId, userId, was, now: counted });
   return true;
 }

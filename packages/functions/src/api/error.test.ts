@@ -1,4 +1,5 @@
 import { ConflictError, VisibleError } from "@conveyor/core/error";
+import { logger } from "@conveyor/core/log";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { describe, expect, it, vi } from "vitest";
@@ -59,13 +60,16 @@ describe("error mapping", () => {
   });
 
   it("answers anything else 500 INTERNAL without leaking its message", async () => {
-    const log = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const log = vi.spyOn(logger, "error").mockImplementation(() => undefined);
     const res = await appThrowing(new Error("secret table name t-123")).request("/");
     expect(res.status).toBe(500);
     const text = await res.text();
     expect(text).not.toContain("secret");
     expect(JSON.parse(text).error.code).toBe("INTERNAL");
-    expect(log).toHaveBeenCalled();
+    expect(log).toHaveBeenCalledWith(
+      "unhandled",
+      expect.objectContaining({ error: "Error: secret table name t-123", path: "/" }),
+    );
     log.mockRestore();
   });
 });

@@ -1,4 +1,5 @@
 import { type ErrorCode, invalidInput, VisibleError, WIRE } from "@conveyor/core/error";
+import { logger } from "@conveyor/core/log";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -42,15 +43,11 @@ export function errorResponse(error: unknown, c: Context) {
       typeof reason === "string" ? { reason } : undefined,
     );
   }
-  console.error(
-    JSON.stringify({
-      level: "error",
-      msg: "unhandled",
-      path: c.req.path,
-      method: c.req.method,
-      error: String(error),
-      stack: (error as Error)?.stack,
-    }),
-  );
+  logger.error("unhandled", {
+    path: c.req.path,
+    method: c.req.method,
+    error: String(error),
+    stack: (error as Error)?.stack,
+  });
   return reply(500, "INTERNAL", "Internal error");
 }

@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Actor } from "@conveyor/core/actor";
 import { Dispatch } from "@conveyor/core/dispatch";
+import { logger } from "@conveyor/core/log";
 import { Message } from "@conveyor/core/queue";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { useCore } from "../config.ts";
@@ -24,9 +25,7 @@ async function deliver(record: SQSRecord): Promise<void> {
     taskId = Message.decode(record.body).taskId;
   } catch {
     // Redelivering a malformed message cannot help: drop it, loudly.
-    console.error(
-      JSON.stringify({ level: "error", msg: "malformed dispatch message", messageId: record.messageId }),
-    );
+    logger.error("malformed dispatch message", { messageId: record.messageId });
     return;
   }
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? 1);
@@ -34,9 +33,9 @@ async function deliver(record: SQSRecord): Promise<void> {
   try {
     outcome = await Actor.provide(dispatcher, () => Dispatch.deliver(useCore(), taskId, receiveCount));
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", msg: "dispatch error", taskId, error: String(error) }));
+    logger.error("dispatch error", { taskId, error: String(error) });
     throw error;
   }
-  console.log(JSON.stringify({ level: "info", msg: "dispatch", taskId, receiveCount, ...outcome }));
+  logger.info("dispatch", { taskId, receiveCount, ...outcome });
   if (outcome.result === "retry") throw new Error(`dispatch of ${taskId} to be retried: ${outcome.detail}`);
 }

@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Actor } from "@conveyor/core/actor";
 import { Dispatch } from "@conveyor/core/dispatch";
+import { logger } from "@conveyor/core/log";
 import { Message } from "@conveyor/core/queue";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { useCore } from "../config.ts";
@@ -25,16 +26,12 @@ async function settle(record: SQSRecord): Promise<void> {
   } catch {
     // Not ours to explain further; recorded here and dropped.
   }
-  console.error(
-    JSON.stringify({
-      level: "warn",
-      msg: "dead letter",
-      messageId: record.messageId,
-      taskId,
-      receiveCount: record.attributes.ApproximateReceiveCount,
-      body: taskId ? undefined : record.body.slice(0, 500),
-    }),
-  );
+  logger.warn("dead letter", {
+    messageId: record.messageId,
+    taskId,
+    receiveCount: record.attributes.ApproximateReceiveCount,
+    body: taskId ? undefined : record.body.slice(0, 500),
+  });
   if (!taskId) return;
   try {
     await Actor.provide(drain, () =>
@@ -45,9 +42,7 @@ async function settle(record: SQSRecord): Promise<void> {
       ),
     );
   } catch (error) {
-    console.error(
-      JSON.stringify({ level: "error", msg: "dead letter not settled", taskId, error: String(error) }),
-    );
+    logger.error("dead letter not settled", { taskId, error: String(error) });
     throw error;
   }
 }

@@ -1,5 +1,6 @@
 import { processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Actor } from "@conveyor/core/actor";
+import { logger } from "@conveyor/core/log";
 import { Nudge } from "@conveyor/core/nudge";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { useCore } from "../config.ts";
@@ -20,14 +21,7 @@ async function receive(record: DynamoDBRecord): Promise<void> {
   try {
     await Actor.provide(system, () => Nudge.receive(useCore(), nudge));
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        msg: "nudge push failed",
-        nudgeId: nudge.nudgeId,
-        error: String(error),
-      }),
-    );
+    logger.error("nudge push failed", { taskId: nudge.taskId, nudgeId: nudge.nudgeId, error: String(error) });
     throw error;
   }
 }

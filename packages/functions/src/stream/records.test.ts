@@ -1,6 +1,7 @@
 import { processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
+import { logger } from "@conveyor/core/log";
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 import { InOrderStreamProcessor, nudgeOf } from "./records.ts";
@@ -78,11 +79,14 @@ describe("nudgeOf", () => {
   });
 
   it("skips other events, and unreadable items loudly", () => {
-    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const error = vi.spyOn(logger, "error").mockImplementation(() => {});
     try {
       expect(nudgeOf(record("100", nudge("a"), "MODIFY"))).toBeUndefined();
       expect(nudgeOf(record("200", { nudgeId: "b" }))).toBeUndefined();
-      expect(error).toHaveBeenCalledWith(expect.stringContaining('"sequenceNumber":"200"'));
+      expect(error).toHaveBeenCalledWith(
+        "unreadable nudge record",
+        expect.objectContaining({ sequenceNumber: "200" }),
+      );
     } finally {
       error.mockRestore();
     }

@@ -3,6 +3,7 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { TaskEvent } from "@conveyor/core/event";
 import type { FanoutRecord } from "@conveyor/core/fanout";
+import { logger } from "@conveyor/core/log";
 import { Nudge } from "@conveyor/core/nudge";
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 
@@ -18,14 +19,7 @@ function inserted<T>(record: DynamoDBRecord, parse: (item: unknown) => T, what: 
   try {
     return { sequenceNumber, value: parse(unmarshall(image as Record<string, AttributeValue>)) };
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        msg: `unreadable ${what} record`,
-        sequenceNumber,
-        error: String(error),
-      }),
-    );
+    logger.error(`unreadable ${what} record`, { sequenceNumber, error: String(error) });
     return undefined;
   }
 }

@@ -1,4 +1,5 @@
 import { VisibleError, WIRE } from "@conveyor/core/error";
+import { logger } from "@conveyor/core/log";
 import { Realtime } from "@conveyor/core/realtime";
 import type { APIGatewayProxyResultV2 } from "aws-lambda";
 import { useCore } from "../config.ts";
@@ -17,9 +18,7 @@ export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyRes
       return { statusCode: status, body: `${code}: ${error.message}` };
     }
     // Never log the token: the query string is left out on purpose.
-    console.error(
-      JSON.stringify({ level: "error", msg: "connect failed", connectionId, error: String(error) }),
-    );
+    logger.error("connect failed", { connectionId, error: String(error) });
     return { statusCode: 500 };
   }
 };
