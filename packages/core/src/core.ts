@@ -53,7 +53,7 @@ export function createCore(
     },
     get queue() {
       queue ??= onFirstCall<TaskQueue>(
-        () => import("./queue/index.ts").then((m) => m.sqsTaskQueue(config)),
+        () => import("./queue/sqs.ts").then((m) => m.sqsTaskQueue(config)),
         (use) => ({ send: async (taskId) => (await use()).send(taskId) }),
       );
       return queue;

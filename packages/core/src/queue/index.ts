@@ -1,6 +1,4 @@
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import * as v from "valibot";
-import type { Config } from "../config.ts";
 
 /**
  * The one message TaskQueue carries (and TaskDlq keeps): the task to dispatch, nothing else.
@@ -23,20 +21,4 @@ export namespace Message {
 /** Where submitted tasks wait for the dispatcher. */
 export interface TaskQueue {
   send(taskId: string): Promise<void>;
-}
-
-export function sqsTaskQueue(config: Config): TaskQueue {
-  const client = new SQSClient({
-    region: config.region,
-    endpoint: config.endpoints.sqs,
-    credentials: config.credentials,
-    maxAttempts: 4,
-  });
-  return {
-    async send(taskId) {
-      await client.send(
-        new SendMessageCommand({ QueueUrl: config.queues.task, MessageBody: Message.encode(taskId) }),
-      );
-    },
-  };
 }
