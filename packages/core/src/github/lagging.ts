@@ -1,5 +1,6 @@
 import type { Core } from "../core.ts";
 import { pages } from "../dynamo.ts";
+import { store } from "../store.ts";
 import { isTerminalStatus, TaskStatus } from "../task/status.ts";
 import { floorId } from "../util/ulid.ts";
 import { defaultLog, type Log } from "./comment.ts";
@@ -24,7 +25,7 @@ export async function renderLagging(
   const since = floorId(core.now() - (opts.lookbackMs ?? 2 * 86_400_000));
   const lagging: string[] = [];
   for (const status of TaskStatus.options) {
-    const query = core.store.task.query.byStatus({ status });
+    const query = store(core).task.query.byStatus({ status });
     const bound = (isTerminalStatus(status) ? query.gte({ taskId: since }) : query).where(
       (a, op) => `${op.exists(a.prNumber)} OR ${op.exists(a.issueNumber)}`,
     );

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
 import { notFound } from "../error.ts";
+import { store } from "../store.ts";
 import { ULID_PATTERN } from "../util/ulid.ts";
 import { TaskStatus } from "./status.ts";
 
@@ -49,7 +50,7 @@ export function serialize(item: unknown): Info {
 
 /** A task by id, read consistently, without an ownership check (system use). */
 export async function get(core: Core, taskId: string): Promise<Info | undefined> {
-  const result = await core.store.task.get({ taskId }).go({ consistent: true });
+  const result = await store(core).task.get({ taskId }).go({ consistent: true });
   return result.data ? serialize(result.data) : undefined;
 }
 
@@ -68,7 +69,7 @@ function visible(task: Info) {
 
 /** The entities a Task transaction writes. */
 export function entitiesOf(core: Core) {
-  const { task, quota, idempotency, event } = core.store;
+  const { task, quota, idempotency, event } = store(core);
   return { task, quota, idempotency, event };
 }
 
