@@ -5,8 +5,8 @@
  *
  * Every handler reads its links through one `useCore()` (packages/functions/src/config.ts),
  * so scanning for `Resource.X` would say "everything" for every function. The unit of use
- * is instead the `Core` a use-case is given: `core.store.<entity>` (an entity lives in one
- * table, read from `createStore` in core's dynamo.ts), `core.queue`, `core.runtime.invoke`
+ * is instead the `Core` a use-case is given: `store(core).<entity>` (an entity lives in one
+ * table, read from `createStore` in core's store.ts), `core.queue`, `core.runtime.invoke`
  * / `.stop`, `core.pusher`, `core.github`, and `core.config.tables.*` / `.queues.*`.
  *
  * Reachability follows identifiers from the entry's `handler` (or its top-level code) to
@@ -26,7 +26,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** `core.<port>` -> the link that port needs. A new member of `Core` must be mapped here. */
 const PORTS: Record<string, string | null> = {
   config: null,
-  store: null,
+  // The document client: a plain command names its table through `core.config.tables.<key>`.
+  db: null,
   now: null,
   queue: "TaskQueue",
   runtime: "AgentRuntime",
@@ -136,6 +137,7 @@ export function analyze(entries: string[], opts: AnalyzeOptions = {}): Map<strin
       if (ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) return;
       if (ts.isPropertyAccessExpression(node)) {
         coreAccess(node);
+        if (isStoreOf(node.expression)) entity(node.name.text, node);
         visit(node.expression);
         // `Namespace.member`, `Class.static`: follow the member, not the whole namespace.
         const left = symbolOf(node.expression);
@@ -176,14 +178,13 @@ export function analyze(entries: string[], opts: AnalyzeOptions = {}): Map<strin
       }
     }
 
-    /** `core.<port>`, `core.store.<entity>`, `core.runtime.<method>`, `core.config.tables|queues.<key>`. */
+    /** `core.<port>`, `core.runtime.<method>`, `core.config.tables|queues.<key>`. */
     function coreAccess(node: ts.PropertyAccessExpression) {
       const member = node.name.text;
       // Checked by name first: typing every expression (ElectroDB's types are heavy) is slow.
       if (!Object.hasOwn(PORTS, member) || !isCore(node.expression)) return;
       const parent = node.parent;
       const next = ts.isPropertyAccessExpression(parent) && parent.expression === node ? parent : undefined;
-      if (member === "store" && next) entity(next.name.text, next);
       if (member === "config" && next) configAccess(next);
       const link = PORTS[member];
       if (!link) return;
@@ -202,11 +203,10 @@ export function analyze(entries: string[], opts: AnalyzeOptions = {}): Map<strin
 
     function entity(name: string, node: ts.Node) {
       const table = tableOf.get(name);
-      // `client`/`raw` need a TableName, which comes from an entity or the config (both counted).
       if (table) use(table, node);
-      else if (name !== "client" && name !== "raw") {
+      else {
         throw new Error(
-          `core.store.${name} (${position(node)}) is not an entity createStore binds to a table`,
+          `store(core).${name} (${position(node)}) is not an entity createStore binds to a table`,
         );
       }
     }
@@ -224,10 +224,10 @@ export function analyze(entries: string[], opts: AnalyzeOptions = {}): Map<strin
       }
     }
 
-    /** `const { task, event } = core.store`, `const { queue } = core`. */
+    /** `const { task, event } = store(core)`, `const { queue } = core`. */
     function destructured(pattern: ts.ObjectBindingPattern, init: ts.Expression) {
       const names = pattern.elements.map((e) => (e.propertyName ?? e.name).getText());
-      if (ts.isPropertyAccessExpression(init) && init.name.text === "store" && isCore(init.expression)) {
+      if (isStoreOf(init)) {
         for (const name of names) entity(name, init);
       } else if (isCore(init)) {
         for (const name of names) {
@@ -243,6 +243,19 @@ export function analyze(entries: string[], opts: AnalyzeOptions = {}): Map<strin
         }
       }
     }
+  }
+
+  /** `store(core)`: the call of store.ts's `store` on a Core. */
+  function isStoreOf(expression: ts.Expression): boolean {
+    if (!ts.isCallExpression(expression) || expression.arguments.length !== 1) return false;
+    const callee = symbolOf(expression.expression);
+    return (
+      callee?.name === "store" &&
+      (callee.declarations ?? []).some((d) =>
+        d.getSourceFile().fileName.endsWith("packages/core/src/store.ts"),
+      ) &&
+      isCore(expression.arguments[0]!)
+    );
   }
 
   function isCore(expression: ts.Expression): boolean {
@@ -320,10 +333,10 @@ function checkCoreMembers(program: ts.Program) {
   }
 }
 
-/** The table each `core.store.<entity>` is bound to, read from `createStore` in core's dynamo.ts. */
+/** The table each `store(core).<entity>` is bound to, read from `createStore` in core's store.ts. */
 function entityTables(program: ts.Program): Map<string, string> {
-  const file = program.getSourceFiles().find((f) => f.fileName.endsWith("packages/core/src/dynamo.ts"));
-  if (!file) throw new Error("packages/core/src/dynamo.ts is not part of the program");
+  const file = program.getSourceFiles().find((f) => f.fileName.endsWith("packages/core/src/store.ts"));
+  if (!file) throw new Error("packages/core/src/store.ts is not part of the program");
   const tables = new Map<string, string>();
   const visit = (node: ts.Node) => {
     if (ts.isFunctionDeclaration(node) && node.name?.text === "createStore") {

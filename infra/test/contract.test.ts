@@ -603,8 +603,8 @@ describe("a deliberate break fails the contract", () => {
         ),
       WsDisconnect: (source) =>
         source.replace(
-          "await Realtime.disconnect(",
-          "await useCore().queue.send(event.requestContext.connectionId);\n  await Realtime.disconnect(",
+          "await Connections.disconnect(",
+          "await useCore().queue.send(event.requestContext.connectionId);\n  await Connections.disconnect(",
         ),
     });
     const rec = await record({ stage: "pr-12" });

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Reconciler } from "@conveyor/core/reconcile";
 import { sessionIdFor } from "@conveyor/core/runtime";
+import { store } from "@conveyor/core/store";
 import { newId } from "@conveyor/core/util/ulid";
 import { startLocalStack } from "@conveyor/local/stack";
 
@@ -150,13 +151,16 @@ async function fill(total: number, live: number, prefix: string) {
       finishedAt: running ? undefined : now,
     };
   });
-  for (let i = 0; i < items.length; i += 500) await stack.core.store.task.put(items.slice(i, i + 500)).go();
+  for (let i = 0; i < items.length; i += 500)
+    await store(stack.core)
+      .task.put(items.slice(i, i + 500))
+      .go();
   // Their quotas match, so the reconciler finds nothing to repair.
   const active = new Map<string, number>();
   for (const item of items)
     if (item.status === "RUNNING") active.set(item.userId, (active.get(item.userId) ?? 0) + 1);
   for (const [userId, count] of active) {
-    await stack.core.store.quota.put({ tenantId: "bench", userId, active: count, queued: 0 }).go();
+    await store(stack.core).quota.put({ tenantId: "bench", userId, active: count, queued: 0 }).go();
   }
 }
 

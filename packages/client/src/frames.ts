@@ -1,5 +1,5 @@
 import { ERROR_CODES } from "@conveyor/core/error";
-import { EventId, TaskEvent } from "@conveyor/core/event";
+import { EventId, EventInfo } from "@conveyor/core/event/schema";
 import type { ClientMessage, ErrorCode, ServerFrame } from "@conveyor/core/realtime/protocol";
 import * as v from "valibot";
 
@@ -12,7 +12,7 @@ const Frame = v.variant("type", [
   v.object({
     type: v.literal("event"),
     taskId: TaskId,
-    event: v.object({ ...TaskEvent.Info.entries, eventId: EventId }),
+    event: v.object({ ...EventInfo.entries, eventId: EventId }),
   }),
   v.object({
     type: v.literal("subscribed"),

@@ -1,5 +1,6 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "./config.ts";
-import { createStore, type Store } from "./dynamo.ts";
+import { documentClient } from "./dynamo.ts";
 import { githubPort } from "./github/adapter.ts";
 import type { GitHubPort } from "./github/port.ts";
 import type { TaskQueue } from "./queue/index.ts";
@@ -14,7 +15,8 @@ import type { AgentRuntime } from "./runtime/port.ts";
  */
 export interface Core {
   readonly config: Config;
-  readonly store: Store;
+  /** The DynamoDB document client (ElectroDB's entities are bound to it by `store(core)`, store.ts). */
+  readonly db: DynamoDBDocumentClient;
   readonly queue: TaskQueue;
   readonly runtime: AgentRuntime;
   readonly pusher: RealtimePusher;
@@ -40,16 +42,16 @@ export function createCore(
     now?: () => number;
   } = {},
 ): Core {
-  let store: Store | undefined;
+  let db: DynamoDBDocumentClient | undefined;
   let queue = ports.queue;
   let runtime = ports.runtime;
   let pusher = ports.pusher;
   let github = ports.github;
   return {
     config,
-    get store() {
-      store ??= createStore(config);
-      return store;
+    get db() {
+      db ??= documentClient(config);
+      return db;
     },
     get queue() {
       queue ??= onFirstCall<TaskQueue>(

@@ -1,16 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { ApiTokenEntity } from "./auth/auth.entity.ts";
 import type { Config } from "./config.ts";
-import { TaskEventEntity } from "./event/event.entity.ts";
-import { IdempotencyEntity } from "./idempotency/idempotency.entity.ts";
-import { NudgeEntity } from "./nudge/nudge.entity.ts";
-import { QuotaEntity } from "./quota/quota.entity.ts";
-import { ConnectionEntity, SubscriptionEntity } from "./realtime/realtime.entity.ts";
-import { TaskEntity } from "./task/task.entity.ts";
-
-/** The DynamoDB client and every entity, bound to the configured tables. Built once per Config. */
-export type Store = ReturnType<typeof createStore>;
 
 export function dynamoClient(config: Config) {
   return new DynamoDBClient({
@@ -21,24 +11,16 @@ export function dynamoClient(config: Config) {
   });
 }
 
-export function createStore(config: Config) {
+/**
+ * The document client every read and write goes through, ElectroDB's entities (store.ts) and
+ * the plain commands of the items no handler needs ElectroDB for (tokens, connections).
+ */
+export function documentClient(config: Config) {
   // Numbers come back as numbers, never strings; undefined fields are dropped, not rejected.
-  const client = DynamoDBDocumentClient.from(dynamoClient(config), {
+  return DynamoDBDocumentClient.from(dynamoClient(config), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });
-  const { tasks, events, nudges, connections } = config.tables;
-  return {
-    client,
-    task: TaskEntity(client, tasks),
-    quota: QuotaEntity(client, tasks),
-    idempotency: IdempotencyEntity(client, tasks),
-    apiToken: ApiTokenEntity(client, tasks),
-    event: TaskEventEntity(client, events),
-    nudge: NudgeEntity(client, nudges),
-    connection: ConnectionEntity(client, connections),
-    subscription: SubscriptionEntity(client, connections),
-  };
 }
 
 /** A rejected transaction: each item's cancellation code, in the order the items were written. */

@@ -5,6 +5,7 @@ import { VisibleError } from "@conveyor/core/error";
 import { TaskEvent } from "@conveyor/core/event";
 import { DeliveryError, Fanout, type FanoutRecord, type FanoutRoute } from "@conveyor/core/fanout";
 import { type PushResult, Realtime, type RealtimePusher, type ServerFrame } from "@conveyor/core/realtime";
+import { store } from "@conveyor/core/store";
 import { Task } from "@conveyor/core/task";
 import { ulid } from "ulid";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -115,7 +116,7 @@ describe("Realtime and fan-out", () => {
     // A writer whose clock is 2 s behind commits an event with a smaller id, after e2.
     const late = { ...TaskEvent.build(core, task.taskId, "agent.turn", { turn: 3, text: "late" }) };
     late.eventId = ulid(Date.now() - 2_000);
-    await core.store.event.put(late).go();
+    await store(core).event.put(late).go();
 
     await Realtime.connect(core, "c-replay", token);
     await Realtime.handle(

@@ -2,6 +2,7 @@ import { Actor } from "@conveyor/core/actor";
 import type { Core } from "@conveyor/core/core";
 import { ConflictError, VisibleError } from "@conveyor/core/error";
 import { TaskEvent } from "@conveyor/core/event";
+import { store } from "@conveyor/core/store";
 import { Task } from "@conveyor/core/task";
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordingQueue, testCore } from "../../local/test/harness.ts";
@@ -77,7 +78,7 @@ describe("Task lifecycle", () => {
       Task.transition(core, b.task.taskId, { to: "CANCELLED", reason: "cancelled" }),
     );
     expect(again.status).toBe("CANCELLED");
-    const quota = await core.store.quota.get({ tenantId: "t1", userId: "bob" }).go();
+    const quota = await store(core).quota.get({ tenantId: "t1", userId: "bob" }).go();
     // c and d now hold the two slots; nothing queued.
     expect(quota.data).toMatchObject({ active: 2, queued: 0 });
   });

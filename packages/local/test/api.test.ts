@@ -1,4 +1,5 @@
 import { Auth } from "@conveyor/core/auth";
+import { store } from "@conveyor/core/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../src/stack.ts";
 import { apiClient, startTestStack } from "./harness.ts";
@@ -324,7 +325,7 @@ describe("HTTP API", () => {
         reason: "promoted",
       });
       for (const t of [a, b]) await user.waitFor(t.body.task.taskId, ["COMPLETED"]);
-      const quota = await stack.core.store.quota.get({ tenantId: "local", userId: "quota" }).go();
+      const quota = await store(stack.core).quota.get({ tenantId: "local", userId: "quota" }).go();
       expect(quota.data).toMatchObject({ active: 0, queued: 0 });
     });
   });

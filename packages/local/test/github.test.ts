@@ -1,7 +1,9 @@
 import { Actor } from "@conveyor/core/actor";
 import { TaskEvent } from "@conveyor/core/event";
 import { Fanout } from "@conveyor/core/fanout";
+import { githubRoute } from "@conveyor/core/fanout/github";
 import { StatusComment } from "@conveyor/core/github";
+import { store } from "@conveyor/core/store";
 import { Task } from "@conveyor/core/task";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../src/stack.ts";
@@ -169,13 +171,13 @@ describe("GitHub status comment", () => {
           Fanout.route(
             stack.core,
             [...batch].sort(() => Math.random() - 0.5),
-            [Fanout.github],
+            [githubRoute],
           ),
         ),
       );
     }
     await complete(taskId);
-    await Fanout.route(stack.core, delivered.map(record).reverse(), [Fanout.github]);
+    await Fanout.route(stack.core, delivered.map(record).reverse(), [githubRoute]);
     const comment = await terminalComment(prNumber);
 
     // Every body GitHub accepted, in the order it accepted them, shows a step at least as late as the one before.
@@ -226,7 +228,7 @@ describe("GitHub status comment", () => {
     const mine = await waitFor("our comment", () => ours(prNumber).find((c) => stepShown(c.body) === 1));
 
     // The stored state is lost (say, the write after the create never landed).
-    await stack.core.store.task.patch({ taskId }).remove(["github"]).go();
+    await store(stack.core).task.patch({ taskId }).remove(["github"]).go();
     const listed = github.log.length;
     await step(taskId, 2);
     await complete(taskId);

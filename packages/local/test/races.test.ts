@@ -3,6 +3,7 @@ import { Actor } from "@conveyor/core/actor";
 import { Nudge } from "@conveyor/core/nudge";
 import { Reconciler } from "@conveyor/core/reconcile";
 import type { AgentRuntime } from "@conveyor/core/runtime";
+import { store } from "@conveyor/core/store";
 import { Task } from "@conveyor/core/task";
 import { describe, expect, it } from "vitest";
 import { recordingQueue, sleep, testCore } from "./harness.ts";
@@ -83,10 +84,10 @@ describe("nudges racing cancel and completion", () => {
     for (const taskId of taskIds) {
       const task = (await Task.get(core, taskId))!;
       expect(Task.isTerminal(task.status)).toBe(true);
-      const items = (await core.store.nudge.query.primary({ taskId }).go({ pages: "all" })).data.map(
+      const items = (await store(core).nudge.query.primary({ taskId }).go({ pages: "all" })).data.map(
         Nudge.serialize,
       );
-      const events = (await core.store.event.query.primary({ taskId }).go({ pages: "all" })).data;
+      const events = (await store(core).event.query.primary({ taskId }).go({ pages: "all" })).data;
       for (const nudge of items) {
         const acks = events.filter(
           (e) => e.type === "nudge.acknowledged" && (e.data as { nudgeId: string }).nudgeId === nudge.nudgeId,

@@ -5,6 +5,8 @@ import {
 import { type TaskWatcher, type WebSocketConstructor, watchTask } from "@conveyor/client";
 import { Actor } from "@conveyor/core/actor";
 import { TaskEvent } from "@conveyor/core/event";
+import { Connections } from "@conveyor/core/realtime/connections";
+import { store } from "@conveyor/core/store";
 import { Task } from "@conveyor/core/task";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -66,7 +68,9 @@ describe("live status over WebSocket", () => {
       for (let turn = 1; turn <= count; turn++) {
         if (opts.skewed && turn % 2 === 0) {
           const event = TaskEvent.build(stack.core, taskId, "agent.turn", { turn, text: "behind" });
-          await stack.core.store.event.put({ ...event, eventId: ulid(Date.now() - 2_000) }).go();
+          await store(stack.core)
+            .event.put({ ...event, eventId: ulid(Date.now() - 2_000) })
+            .go();
         } else {
           await TaskEvent.append(stack.core, taskId, "agent.turn", { turn, text: `turn ${turn}` });
         }
@@ -147,26 +151,15 @@ describe("live status over WebSocket", () => {
   it("delivers to 50 watchers while a vanished connection is removed", async () => {
     const taskId = await quietTask();
     // A connection API Gateway no longer knows (its $disconnect was lost): posts to it answer 410.
-    await stack.core.store.connection
-      .put({
-        connectionId: "vanished=",
-        tenantId: "local",
-        userId: "dev",
-        connectedAt: Date.now(),
-        expiresAt: 0,
-      })
-      .go();
-    await stack.core.store.subscription
-      .put({ connectionId: "vanished=", taskId, createdAt: Date.now(), expiresAt: 0 })
-      .go();
+    await Connections.connect(stack.core, "vanished=", stack.token);
+    await Connections.watch(stack.core, "vanished=", taskId);
     const watchers = Array.from({ length: 50 }, () => watch(taskId));
     const collected = watchers.map(collect);
     await sleep(500);
     await write(taskId, 10, { gapMs: 5 });
     const all = await stored(taskId);
     for (const ids of await Promise.all(collected)) expect(ids).toEqual(all);
-    const subs = await stack.core.store.subscription.query.byTask({ taskId }).go({ pages: "all" });
-    expect(subs.data.map((s) => s.connectionId)).not.toContain("vanished=");
+    expect(await Connections.watchers(stack.core, taskId)).not.toContain("vanished=");
   });
 
   describe("refusals", () => {

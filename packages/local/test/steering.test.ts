@@ -1,5 +1,6 @@
 import { Actor } from "@conveyor/core/actor";
 import { Reconciler } from "@conveyor/core/reconcile";
+import { store } from "@conveyor/core/store";
 import { Task } from "@conveyor/core/task";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../src/stack.ts";
@@ -239,16 +240,16 @@ describe("steering and self-healing", () => {
     expect(crashed).toMatchObject({ status: "FAILED", error: { code: "heartbeat_lost" } });
     await crashy.waitFor(waiting.body.task.taskId, ["COMPLETED"]);
     // Ten slots, one released: the nine long tasks plus nothing else hold them.
-    const quota = await stack.core.store.quota.get({ tenantId: "local", userId: "crashy" }).go();
+    const quota = await store(stack.core).quota.get({ tenantId: "local", userId: "crashy" }).go();
     expect(quota.data).toMatchObject({ active: 9, queued: 0 });
     for (const slot of slots.slice(1)) await crashy.call("POST", `/v1/tasks/${slot.body.task.taskId}/cancel`);
   });
 
   it("repairs a leaked slot of a user with no live task, once", async () => {
-    await stack.core.store.quota.put({ tenantId: "local", userId: "leaky", active: 2, queued: 0 }).go();
+    await store(stack.core).quota.put({ tenantId: "local", userId: "leaky", active: 2, queued: 0 }).go();
     const first = await reconcile();
     expect(first.fixed.quota_repaired).toBeGreaterThanOrEqual(1);
-    const quota = await stack.core.store.quota.get({ tenantId: "local", userId: "leaky" }).go();
+    const quota = await store(stack.core).quota.get({ tenantId: "local", userId: "leaky" }).go();
     expect(quota.data).toMatchObject({ active: 0, queued: 0 });
     expect((await reconcile()).fixed.quota_repaired ?? 0).toBe(0);
   });
@@ -268,14 +269,14 @@ describe("steering and self-healing", () => {
     await sleep(3_200); // past the heartbeat timeout
     const [a, b] = await Promise.all([reconcile(), reconcile()]);
     expect((a.fixed.heartbeat_lost ?? 0) + (b.fixed.heartbeat_lost ?? 0)).toBeGreaterThanOrEqual(1);
-    const events = await stack.core.store.event.query.primary({ taskId: task.taskId }).go({ pages: "all" });
+    const events = await store(stack.core).event.query.primary({ taskId: task.taskId }).go({ pages: "all" });
     expect(
       events.data.filter((e) => e.type === "task.status" && (e.data as { to: string }).to === "FAILED"),
     ).toHaveLength(1);
     const third = await reconcile();
     expect(third.fixed.heartbeat_lost ?? 0).toBe(0);
     expect(third.fixed.quota_repaired ?? 0).toBe(0);
-    const quota = await stack.core.store.quota.get({ tenantId: "local", userId: "idem" }).go();
+    const quota = await store(stack.core).quota.get({ tenantId: "local", userId: "idem" }).go();
     // A counter never incremented is absent: read as zero.
     expect({ active: quota.data?.active ?? 0, queued: quota.data?.queued ?? 0 }).toEqual({
       active: 0,

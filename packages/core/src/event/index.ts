@@ -1,50 +1,18 @@
 import * as v from "valibot";
 import type { Core } from "../core.ts";
 import { VisibleError } from "../error.ts";
-import { isTerminalStatus, TaskStatus } from "../task/status.ts";
+import { store } from "../store.ts";
+import { isTerminalStatus } from "../task/status.ts";
 import { preview } from "../util/preview.ts";
-import { newId, ULID_PATTERN } from "../util/ulid.ts";
+import { newId } from "../util/ulid.ts";
+import { type EventData, EventId, EventInfo, type EventType, eventData } from "./schema.ts";
 
-const nudgeData = v.object({ nudgeId: v.string(), message: v.optional(v.string()) });
-
-/** Every event type of v1 with the shape of its `data`. */
-export const eventData = {
-  "task.submitted": v.object({ status: TaskStatus, queuePosition: v.optional(v.number()) }),
-  "task.status": v.object({ from: TaskStatus, to: TaskStatus, reason: v.optional(v.string()) }),
-  "agent.turn": v.object({ turn: v.number(), text: v.string() }),
-  "agent.tool_call": v.object({ toolCallId: v.string(), name: v.string(), input: v.unknown() }),
-  "agent.tool_result": v.object({ toolCallId: v.string(), isError: v.boolean(), output: v.string() }),
-  "agent.milestone": v.object({
-    name: v.string(),
-    detail: v.optional(v.string()),
-    url: v.optional(v.string()),
-  }),
-  "agent.cost": v.object({ costUsd: v.number(), inputTokens: v.number(), outputTokens: v.number() }),
-  "agent.error": v.object({ message: v.string(), fatal: v.boolean() }),
-  "nudge.received": nudgeData,
-  "nudge.acknowledged": nudgeData,
-  "nudge.expired": nudgeData,
-  "cancel.requested": v.object({ by: v.optional(v.string()) }),
-  "approval.requested": v.record(v.string(), v.unknown()),
-  "approval.decided": v.record(v.string(), v.unknown()),
-} as const;
-
-export type EventType = keyof typeof eventData;
-export type EventData<T extends EventType> = v.InferOutput<(typeof eventData)[T]>;
-export const EventType = v.picklist(Object.keys(eventData) as EventType[]);
-
-export const EventId = v.pipe(v.string(), v.regex(ULID_PATTERN, "must be an event id (ULID)"));
+export { type EventData, EventId, EventInfo, EventType, eventData } from "./schema.ts";
 
 export namespace TaskEvent {
-  export const Info = v.object({
-    taskId: v.string(),
-    eventId: v.string(),
-    type: EventType,
-    at: v.string(),
-    data: v.unknown(),
-  });
+  export const Info = EventInfo;
   /** An event as stored and served. `data` matches `eventData[type]`. */
-  export type Info = v.InferOutput<typeof Info>;
+  export type Info = EventInfo;
 
   /** Builds a validated, size-capped event ready to be put (alone or in a transaction). */
   export function build<T extends EventType>(core: Core, taskId: string, type: T, data: EventData<T>) {
@@ -66,14 +34,14 @@ export namespace TaskEvent {
 
   export async function append<T extends EventType>(core: Core, taskId: string, type: T, data: EventData<T>) {
     const item = build(core, taskId, type, data);
-    await core.store.event.put(item).go();
+    await store(core).event.put(item).go();
     return serialize(item);
   }
 
   /** Strictly after `after`, oldest first: exact paging over what is committed. */
   export async function list(core: Core, taskId: string, opts: { after?: string; limit?: number } = {}) {
     const limit = opts.limit ?? 50;
-    const query = core.store.event.query.primary({ taskId });
+    const query = store(core).event.query.primary({ taskId });
     const result = await (opts.after ? query.gt({ eventId: opts.after }) : query).go({
       order: "asc",
       limit,

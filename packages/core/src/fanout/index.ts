@@ -1,8 +1,7 @@
 import type { Core } from "../core.ts";
 import type { TaskEvent } from "../event/index.ts";
-import { StatusComment } from "../github/index.ts";
 import { logger } from "../log.ts";
-import { Realtime } from "../realtime/index.ts";
+import { Connections } from "../realtime/connections.ts";
 
 /** One stream record: where it sits in the shard, and the event it carries. */
 export interface FanoutRecord {
@@ -84,34 +83,17 @@ export namespace Fanout {
     async deliver(core, taskId, events) {
       let delivered = 0;
       try {
-        let connections = await Realtime.watchers(core, taskId);
+        let connections = await Connections.watchers(core, taskId);
         // Connections in parallel, each connection's frames in order; a gone one is dropped at once.
         for (const event of events) {
           const results = await Promise.all(
-            connections.map((id) => Realtime.send(core, id, { type: "event", taskId, event })),
+            connections.map((id) => Connections.send(core, id, { type: "event", taskId, event })),
           );
           connections = connections.filter((_, i) => results[i] !== "gone");
           delivered++;
         }
       } catch (error) {
         throw new DeliveryError(delivered, error);
-      }
-    },
-  };
-
-  /**
-   * Keeps the task's PR or issue comment current (DESIGN §6). It runs on a subscription of
-   * its own, so a GitHub rate limit never holds up watchers. It renders the task as it is
-   * now, not the events it was handed: a batch is one write per task at most, and a
-   * duplicated or reordered event cannot make the comment go back.
-   */
-  export const github: FanoutRoute = {
-    name: "github",
-    async deliver(core, taskId) {
-      try {
-        await StatusComment.sync(core, taskId);
-      } catch (error) {
-        throw new DeliveryError(0, error);
       }
     },
   };

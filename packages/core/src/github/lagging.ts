@@ -1,6 +1,7 @@
 import type { Core } from "../core.ts";
 import { pages } from "../dynamo.ts";
 import { logger } from "../log.ts";
+import { store } from "../store.ts";
 import { isTerminalStatus, TaskStatus } from "../task/status.ts";
 import { floorId } from "../util/ulid.ts";
 import { parseState } from "./state.ts";
@@ -20,7 +21,7 @@ export async function renderLagging(core: Core, opts: { lookbackMs?: number; con
   const since = floorId(core.now() - (opts.lookbackMs ?? 2 * 86_400_000));
   const lagging: string[] = [];
   for (const status of TaskStatus.options) {
-    const query = core.store.task.query.byStatus({ status });
+    const query = store(core).task.query.byStatus({ status });
     const bound = (isTerminalStatus(status) ? query.gte({ taskId: since }) : query).where(
       (a, op) => `${op.exists(a.prNumber)} OR ${op.exists(a.issueNumber)}`,
     );

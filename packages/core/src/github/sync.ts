@@ -4,6 +4,7 @@ import type { Core } from "../core.ts";
 import { TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
 import { Nudge } from "../nudge/index.ts";
+import { store } from "../store.ts";
 import { Task } from "../task/index.ts";
 import { isTerminalStatus } from "../task/status.ts";
 import { put } from "./comment.ts";
@@ -201,8 +202,8 @@ async function noteUnchanged(
 async function snapshot(core: Core, taskId: string) {
   const [item, recent, pendingNudges] = await Promise.all([
     Task.withCommentState(core, taskId),
-    core.store.event.query
-      .primary({ taskId })
+    store(core)
+      .event.query.primary({ taskId })
       .go({ order: "desc", limit: RECENT_EVENTS, count: RECENT_EVENTS, consistent: true }),
     core.config.tables.nudges ? Nudge.pending(core, taskId) : undefined,
   ]);

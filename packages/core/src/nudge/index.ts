@@ -6,6 +6,7 @@ import { commit, pages, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, VisibleError } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
+import { store } from "../store.ts";
 import { Task } from "../task/index.ts";
 import { floorId, newId } from "../util/ulid.ts";
 
@@ -42,9 +43,9 @@ export namespace Nudge {
   }
 
   const entities = (core: Core) => ({
-    nudge: core.store.nudge,
-    event: core.store.event,
-    task: core.store.task,
+    nudge: store(core).nudge,
+    event: store(core).event,
+    task: store(core).task,
   });
 
   /** Stores a pending nudge for the acting user's task: 409 once it has ended, 429 past the limits. */
@@ -59,8 +60,8 @@ export namespace Nudge {
     }
     const now = core.now();
     const { nudgesPerMinute, nudgesPending } = core.config.limits;
-    const recent = await core.store.nudge.query
-      .primary({ taskId })
+    const recent = await store(core)
+      .nudge.query.primary({ taskId })
       .gte({ nudgeId: floorId(now - 60_000) })
       .go({ pages: "all", attributes: ["nudgeId"] });
     if (recent.data.length >= nudgesPerMinute) {
@@ -95,7 +96,7 @@ export namespace Nudge {
       createdAt: now,
       expiresAt: Math.floor(now / 1000) + core.config.limits.eventTtlDays * 86_400,
     };
-    await core.store.nudge.create(nudge).go({ response: "none" });
+    await store(core).nudge.create(nudge).go({ response: "none" });
     // Pending nudges show on the status comment.
     await Task.touch(core, taskId);
     return serialize(nudge);
@@ -103,7 +104,7 @@ export namespace Nudge {
 
   /** A task's pending nudges, oldest first. */
   export async function pending(core: Core, taskId: string): Promise<Info[]> {
-    const result = await core.store.nudge.query.byStatus({ status: "pending", taskId }).go({ pages: "all" });
+    const result = await store(core).nudge.query.byStatus({ status: "pending", taskId }).go({ pages: "all" });
     return result.data.map(serialize).sort((a, b) => (a.nudgeId < b.nudgeId ? -1 : 1));
   }
 
@@ -219,7 +220,7 @@ export namespace Nudge {
 
   /** Every pending nudge, by page, for the reconciler (pending ones are few: this reads no others). */
   export async function* allPending(core: Core): AsyncGenerator<Info[]> {
-    const query = core.store.nudge.query.byStatus({ status: "pending" });
+    const query = store(core).nudge.query.byStatus({ status: "pending" });
     for await (const page of pages((cursor) => query.go({ cursor, limit: 100 }))) yield page.map(serialize);
   }
 

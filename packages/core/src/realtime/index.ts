@@ -1,61 +1,24 @@
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
-import { Auth } from "../auth/index.ts";
 import type { Core } from "../core.ts";
 import { invalidInput, VisibleError, WIRE } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import { Task } from "../task/index.ts";
 import { rewind } from "../util/ulid.ts";
-import { ClientMessage, type ServerFrame, WS_LIMITS } from "./protocol.ts";
+import { Connections } from "./connections.ts";
+import { ClientMessage, type ServerFrame } from "./protocol.ts";
 
 export { ClientMessage, type ServerFrame } from "./protocol.ts";
 export type { PushResult, RealtimePusher } from "./pusher.ts";
 
 /** WebSocket watchers: connections, subscriptions, replay, and pushing frames to them. */
 export namespace Realtime {
-  // A little past API Gateway's own cap, so the TTL only sweeps what a lost $disconnect left.
-  const ttl = (core: Core) => Math.floor((core.now() + WS_LIMITS.maxConnectionMs) / 1000) + 3600;
-
-  /** `$connect`: the token (from `?token=`, browsers cannot set headers) must name a user. */
-  export async function connect(core: Core, connectionId: string, token: string | undefined) {
-    const actor = await Auth.verify(core, token);
-    await core.store.connection
-      .put({
-        connectionId,
-        tenantId: actor.tenantId,
-        userId: actor.userId,
-        connectedAt: core.now(),
-        expiresAt: ttl(core),
-      })
-      .go({ response: "none" });
-    return actor;
-  }
-
-  /** `$disconnect`, a 410 Gone, or a cleanup: the connection and all its subscriptions go. */
-  export async function disconnect(core: Core, connectionId: string) {
-    const subs = await core.store.subscription.query.primary({ connectionId }).go({ pages: "all" });
-    if (subs.data.length > 0) {
-      await core.store.subscription.delete(subs.data.map((s) => ({ connectionId, taskId: s.taskId }))).go();
-    }
-    await core.store.connection.delete({ connectionId }).go({ response: "none" });
-  }
-
-  /** The user behind a connection, or UNAUTHORIZED if it is unknown (expired, never connected). */
-  export async function actorOf(core: Core, connectionId: string): Promise<Extract<Actor, { type: "user" }>> {
-    const connection = await core.store.connection.get({ connectionId }).go();
-    if (!connection.data)
-      throw new VisibleError("auth", "connection.unknown", "Unknown connection: reconnect");
-    return { type: "user", tenantId: connection.data.tenantId, userId: connection.data.userId };
-  }
-
-  export async function send(core: Core, connectionId: string, frame: ServerFrame) {
-    const result = await core.pusher.post(connectionId, JSON.stringify(frame));
-    if (result === "gone") await disconnect(core, connectionId);
-    // A dropped frame leaves a gap only a resume can fill: close the socket so the client
-    // reconnects with `after` (its $disconnect removes the subscriptions).
-    if (result === "dropped") await core.pusher.disconnect(connectionId);
-    return result;
-  }
+  // Socket bookkeeping lives apart (connections.ts): the handlers that need only it load no ElectroDB.
+  export const connect = Connections.connect;
+  export const disconnect = Connections.disconnect;
+  export const actorOf = Connections.actorOf;
+  export const send = Connections.send;
+  export const watchers = Connections.watchers;
 
   /**
    * `$default`: one client message. Every outcome is a frame to the client; a bad
@@ -108,9 +71,7 @@ export namespace Realtime {
    */
   export async function subscribe(core: Core, connectionId: string, taskId: string, after?: string) {
     const task = await Task.fromId(core, taskId);
-    await core.store.subscription
-      .put({ connectionId, taskId: task.taskId, createdAt: core.now(), expiresAt: ttl(core) })
-      .go({ response: "none" });
+    await Connections.watch(core, connectionId, task.taskId);
     let cursor = rewind(after, core.config.limits.skewMs);
     let last: string | undefined;
     for (;;) {
@@ -133,15 +94,7 @@ export namespace Realtime {
   }
 
   export async function unsubscribe(core: Core, connectionId: string, taskId: string) {
-    await core.store.subscription.delete({ connectionId, taskId }).go({ response: "none" });
+    await Connections.unwatch(core, connectionId, taskId);
     await send(core, connectionId, { type: "unsubscribed", taskId });
-  }
-
-  /** Connections watching a task. */
-  export async function watchers(core: Core, taskId: string): Promise<string[]> {
-    const subs = await core.store.subscription.query
-      .byTask({ taskId })
-      .go({ pages: "all", attributes: ["connectionId"] });
-    return subs.data.map((s) => s.connectionId);
   }
 }

@@ -4,7 +4,8 @@
  */
 import * as v from "valibot";
 import type { ErrorCode } from "../error.ts";
-import { EventId, type TaskEvent } from "../event/index.ts";
+import type { TaskEvent } from "../event/index.ts";
+import { EventId } from "../event/schema.ts";
 
 /** Messages a client sends; the gateway routes on `action`. */
 export const ClientMessage = v.variant("action", [

@@ -4,6 +4,7 @@ import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
 import { isConditionFailed, pages } from "../dynamo.ts";
 import { VisibleError } from "../error.ts";
+import { store } from "../store.ts";
 import { ULID_PATTERN } from "../util/ulid.ts";
 import * as info from "./info.ts";
 import * as lifecycle from "./lifecycle.ts";
@@ -89,8 +90,8 @@ export namespace Task {
   /** 1-based place among the user's QUEUED tasks, oldest first. */
   export async function queuePosition(core: Core, task: Info): Promise<number | undefined> {
     if (task.status !== "QUEUED") return undefined;
-    const ahead = await core.store.task.query
-      .byUserStatus({ tenantId: task.tenantId, userId: task.userId, status: "QUEUED" })
+    const ahead = await store(core)
+      .task.query.byUserStatus({ tenantId: task.tenantId, userId: task.userId, status: "QUEUED" })
       .lt({ taskId: task.taskId })
       .go({ pages: "all", attributes: ["taskId"] });
     return ahead.data.length + 1;
@@ -119,8 +120,8 @@ export namespace Task {
       ? Cursor.decode(input.cursor, `${tenantId}/${userId}/${input.status ?? ""}`)
       : undefined;
     const query = input.status
-      ? core.store.task.query.byUserStatus({ tenantId, userId, status: input.status })
-      : core.store.task.query.byUser({ tenantId, userId });
+      ? store(core).task.query.byUserStatus({ tenantId, userId, status: input.status })
+      : store(core).task.query.byUser({ tenantId, userId });
     const limit = input.limit;
     // One extra row says whether another page exists.
     const result = await (before ? query.lt({ taskId: before }) : query).go({
@@ -141,7 +142,7 @@ export namespace Task {
 
   /** Tasks of one status, page by page (the status index holds only that status). */
   export async function* byStatus(core: Core, status: TaskStatus): AsyncGenerator<Info> {
-    const query = core.store.task.query.byStatus({ status });
+    const query = store(core).task.query.byStatus({ status });
     for await (const page of pages((cursor) => query.go({ cursor, limit: 100 }))) yield* page.map(serialize);
   }
 
@@ -154,8 +155,8 @@ export namespace Task {
     taskId: string,
   ): Promise<"running" | "cancel_requested" | "gone"> {
     try {
-      const result = await core.store.task
-        .patch({ taskId })
+      const result = await store(core)
+        .task.patch({ taskId })
         .set({ heartbeatAt: core.now() })
         .where((a, op) => `${op.eq(a.status, "RUNNING")} OR ${op.eq(a.status, "AWAITING_APPROVAL")}`)
         .go({ response: "all_new" });
@@ -168,7 +169,7 @@ export namespace Task {
 
   /** Bumps `rev` for a change that lives outside the task item (a new nudge), so renders follow. */
   export async function touch(core: Core, taskId: string) {
-    await core.store.task.patch({ taskId }).add({ rev: 1 }).go({ response: "none" });
+    await store(core).task.patch({ taskId }).add({ rev: 1 }).go({ response: "none" });
   }
 
   /** Updates the running counters a status surface shows (turns, cost), bumping `rev`. */
@@ -177,8 +178,8 @@ export namespace Task {
     taskId: string,
     progress: { turns?: number; costUsd?: number },
   ) {
-    await core.store.task
-      .patch({ taskId })
+    await store(core)
+      .task.patch({ taskId })
       .set({ updatedAt: core.now(), ...(progress.turns !== undefined ? { turns: progress.turns } : {}) })
       .add({ rev: 1, ...(progress.costUsd ? { costUsd: progress.costUsd } : {}) })
       .go({ response: "none" });
@@ -192,7 +193,7 @@ export namespace Task {
     core: Core,
     taskId: string,
   ): Promise<{ task: Info; commentState: unknown } | undefined> {
-    const item = await core.store.task.get({ taskId }).go({ consistent: true });
+    const item = await store(core).task.get({ taskId }).go({ consistent: true });
     if (!item.data) return undefined;
     return { task: serialize(item.data), commentState: (item.data as { github?: unknown }).github };
   }
@@ -209,13 +210,13 @@ export namespace Task {
   ): Promise<boolean> {
     // A compare-and-set on a nested attribute, which ElectroDB's builder cannot name: the
     // key and table still come from the entity, so no key string is built by hand.
-    const { Key, TableName } = core.store.task.get({ taskId }).params() as {
+    const { Key, TableName } = store(core).task.get({ taskId }).params() as {
       Key: Record<string, unknown>;
       TableName: string;
     };
     const pk = Object.keys(Key)[0]!;
     try {
-      await core.store.client.send(
+      await core.db.send(
         new UpdateCommand({
           TableName,
           Key,

@@ -3,6 +3,7 @@ import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
 import { notFound } from "../error.ts";
 import { logger } from "../log.ts";
+import { store } from "../store.ts";
 import { ULID_PATTERN } from "../util/ulid.ts";
 import { TaskStatus } from "./status.ts";
 
@@ -50,7 +51,7 @@ export function serialize(item: unknown): Info {
 
 /** A task by id, read consistently, without an ownership check (system use). */
 export async function get(core: Core, taskId: string): Promise<Info | undefined> {
-  const result = await core.store.task.get({ taskId }).go({ consistent: true });
+  const result = await store(core).task.get({ taskId }).go({ consistent: true });
   return result.data ? serialize(result.data) : undefined;
 }
 
@@ -69,7 +70,7 @@ function visible(task: Info) {
 
 /** The entities a Task transaction writes. */
 export function entitiesOf(core: Core) {
-  const { task, quota, idempotency, event } = core.store;
+  const { task, quota, idempotency, event } = store(core);
   return { task, quota, idempotency, event };
 }
 

@@ -5,6 +5,7 @@ import { type AfterCommit, commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, notFound } from "../error.ts";
 import { type EventData, TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
+import { store } from "../store.ts";
 import { enqueue, entitiesOf, fromId, get, type Info } from "./info.ts";
 import { holdsSlot, isTerminalStatus as isTerminal, type TaskStatus } from "./status.ts";
 
@@ -161,10 +162,10 @@ async function commitTransition(core: Core, task: Info, input: TransitionInput) 
 export async function promoteNext(core: Core, tenantId: string, userId: string): Promise<string[]> {
   const promoted: string[] = [];
   for (let guard = 0; guard < core.config.limits.activePerUser + 5; guard++) {
-    const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
+    const quota = await store(core).quota.get({ tenantId, userId }).go({ consistent: true });
     if (!quota.data || quota.data.active >= core.config.limits.activePerUser || quota.data.queued <= 0) break;
-    const next = await core.store.task.query
-      .byUserStatus({ tenantId, userId, status: "QUEUED" })
+    const next = await store(core)
+      .task.query.byUserStatus({ tenantId, userId, status: "QUEUED" })
       .go({ order: "asc", limit: 1, count: 1 });
     const head = next.data[0];
     if (!head) break;

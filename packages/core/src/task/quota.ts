@@ -1,6 +1,7 @@
 import type { Core } from "../core.ts";
 import { isConditionFailed, pages } from "../dynamo.ts";
 import { logger } from "../log.ts";
+import { store } from "../store.ts";
 import { ACTIVE_STATUSES, type TaskStatus } from "./status.ts";
 
 /**
@@ -13,7 +14,7 @@ import { ACTIVE_STATUSES, type TaskStatus } from "./status.ts";
 export async function* quotas(
   core: Core,
 ): AsyncGenerator<{ tenantId: string; userId: string; active: number; queued: number }> {
-  for await (const page of pages((cursor) => core.store.quota.query.byUser({}).go({ cursor, limit: 100 }))) {
+  for await (const page of pages((cursor) => store(core).quota.query.byUser({}).go({ cursor, limit: 100 }))) {
     for (const q of page)
       yield { tenantId: q.tenantId, userId: q.userId, active: q.active ?? 0, queued: q.queued ?? 0 };
   }
@@ -34,8 +35,8 @@ export async function repairQuota(
   const settleMs = core.config.limits.indexSettleMs;
   const countOf = async (status: TaskStatus) =>
     (
-      await core.store.task.query
-        .byUserStatus({ tenantId, userId, status })
+      await store(core)
+        .task.query.byUserStatus({ tenantId, userId, status })
         .go({ pages: "all", attributes: ["taskId"] })
     ).data.length;
   const recount = async () => {
@@ -43,7 +44,7 @@ export async function repairQuota(
     for (const status of ACTIVE_STATUSES) active += await countOf(status);
     return { active, queued: await countOf("QUEUED") };
   };
-  const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
+  const quota = await store(core).quota.get({ tenantId, userId }).go({ consistent: true });
   const was = { active: quota.data?.active ?? 0, queued: quota.data?.queued ?? 0 };
   // What this run already read agrees: nothing to look into (one read per user).
   if (seen.active === was.active && seen.queued === was.queued) return false;
@@ -51,8 +52,8 @@ export async function repairQuota(
   const counted = await recount();
   if (counted.active === was.active && counted.queued === was.queued) return false;
   try {
-    await core.store.quota
-      .update({ tenantId, userId })
+    await store(core)
+      .quota.update({ tenantId, userId })
       .set(counted)
       .where((a, op) =>
         quota.data

@@ -8,6 +8,7 @@ import { commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, VisibleError } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import { sessionIdFor } from "../runtime/port.ts";
+import { store } from "../store.ts";
 import { newId } from "../util/ulid.ts";
 import { enqueue, entitiesOf, get, type Info } from "./info.ts";
 import { promoteNext } from "./lifecycle.ts";
@@ -64,7 +65,7 @@ export async function submit(
       if (replay) return { task: replay, replayed: true };
     }
     if (!admit) {
-      const quota = await core.store.quota.get({ tenantId, userId }).go({ consistent: true });
+      const quota = await store(core).quota.get({ tenantId, userId }).go({ consistent: true });
       queued = quota.data?.queued ?? 0;
       // Admit only when nobody is waiting, so queued tasks keep their turn.
       admit = (quota.data?.active ?? 0) < limits.activePerUser && queued === 0;
@@ -163,7 +164,7 @@ export async function submit(
 }
 
 async function findReplay(core: Core, tenantId: string, userId: string, key: string, bodyHash: string) {
-  const record = await core.store.idempotency.get({ tenantId, userId, key }).go({ consistent: true });
+  const record = await store(core).idempotency.get({ tenantId, userId, key }).go({ consistent: true });
   if (!record.data || record.data.expiresAt < Math.floor(core.now() / 1000)) return undefined;
   if (record.data.bodyHash !== bodyHash) {
     throw new ConflictError(

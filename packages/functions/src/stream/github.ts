@@ -1,4 +1,5 @@
 import { Fanout } from "@conveyor/core/fanout";
+import { githubRoute } from "@conveyor/core/fanout/github";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { useCore } from "../config.ts";
 import { eventRecords } from "./records.ts";
@@ -9,6 +10,6 @@ import { eventRecords } from "./records.ts";
  * comment could not be written is reported by the sequence number to resume from.
  */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const resumeAt = await Fanout.route(useCore(), eventRecords(event), [Fanout.github]);
+  const resumeAt = await Fanout.route(useCore(), eventRecords(event), [githubRoute]);
   return { batchItemFailures: resumeAt ? [{ itemIdentifier: resumeAt }] : [] };
 };

@@ -4,7 +4,7 @@ import { logger } from "@conveyor/core/log";
 import { Nudge } from "@conveyor/core/nudge";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { useCore } from "../config.ts";
-import { InOrderStreamProcessor, nudgeOf } from "./records.ts";
+import { InOrderStreamProcessor, inserted } from "./records.ts";
 
 const system = { type: "system", name: "nudge-push" } as const;
 
@@ -14,6 +14,11 @@ const system = { type: "system", name: "nudge-push" } as const;
  */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> =>
   processPartialResponse(event, receive, new InOrderStreamProcessor(), { throwOnFullBatchFailure: false });
+
+/** The new nudge a Nudges stream record holds; undefined for anything else. */
+export function nudgeOf(record: DynamoDBRecord): Nudge.Info | undefined {
+  return inserted(record, Nudge.serialize, "nudge")?.value;
+}
 
 async function receive(record: DynamoDBRecord): Promise<void> {
   const nudge = nudgeOf(record);

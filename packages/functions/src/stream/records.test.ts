@@ -4,7 +4,8 @@ import { marshall } from "@aws-sdk/util-dynamodb";
 import { logger } from "@conveyor/core/log";
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
-import { InOrderStreamProcessor, nudgeOf } from "./records.ts";
+import { nudgeOf } from "./nudge.ts";
+import { InOrderStreamProcessor } from "./records.ts";
 
 const nudge = (nudgeId: string) => ({
   taskId: "01M80A6R8REXYA6GNV4VJ8FN8P",

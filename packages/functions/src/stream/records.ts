@@ -1,18 +1,18 @@
 import { BatchProcessor, EventType } from "@aws-lambda-powertools/batch";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { TaskEvent } from "@conveyor/core/event";
+import { EventInfo } from "@conveyor/core/event/schema";
 import type { FanoutRecord } from "@conveyor/core/fanout";
 import { logger } from "@conveyor/core/log";
-import { Nudge } from "@conveyor/core/nudge";
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import * as v from "valibot";
 
 /**
  * Reads an INSERT's new item (INSERTs are filtered at the mapping, checked again here) as
  * `parse` says. A record that can never parse would block its shard until it ages out, so
  * it is skipped, loudly.
  */
-function inserted<T>(record: DynamoDBRecord, parse: (item: unknown) => T, what: string) {
+export function inserted<T>(record: DynamoDBRecord, parse: (item: unknown) => T, what: string) {
   const sequenceNumber = record.dynamodb?.SequenceNumber;
   const image = record.dynamodb?.NewImage;
   if (record.eventName !== "INSERT" || !sequenceNumber || !image) return undefined;
@@ -27,14 +27,9 @@ function inserted<T>(record: DynamoDBRecord, parse: (item: unknown) => T, what: 
 /** The committed events of an Events stream batch, in stream order. */
 export function eventRecords(event: DynamoDBStreamEvent): FanoutRecord[] {
   return event.Records.flatMap((record) => {
-    const read = inserted(record, TaskEvent.serialize, "event");
+    const read = inserted(record, (item) => v.parse(EventInfo, item), "event");
     return read ? [{ sequenceNumber: read.sequenceNumber, event: read.value }] : [];
   });
-}
-
-/** The new nudge a Nudges stream record holds; undefined for anything else. */
-export function nudgeOf(record: DynamoDBRecord): Nudge.Info | undefined {
-  return inserted(record, Nudge.serialize, "nudge")?.value;
 }
 
 /**

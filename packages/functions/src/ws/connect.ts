@@ -1,6 +1,6 @@
 import { VisibleError, WIRE } from "@conveyor/core/error";
 import { logger } from "@conveyor/core/log";
-import { Realtime } from "@conveyor/core/realtime";
+import { Connections } from "@conveyor/core/realtime/connections";
 import type { APIGatewayProxyResultV2 } from "aws-lambda";
 import { useCore } from "../config.ts";
 import type { WebSocketEvent } from "./event.ts";
@@ -9,7 +9,7 @@ import type { WebSocketEvent } from "./event.ts";
 export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
   const { connectionId } = event.requestContext;
   try {
-    await Realtime.connect(useCore(), connectionId, event.queryStringParameters?.token);
+    await Connections.connect(useCore(), connectionId, event.queryStringParameters?.token);
     return { statusCode: 200 };
   } catch (error) {
     // Refused as HTTP answers the same error would be (a bad token is 401).

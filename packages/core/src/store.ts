@@ -1,0 +1,38 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Config } from "./config.ts";
+import type { Core } from "./core.ts";
+import { TaskEventEntity } from "./event/event.entity.ts";
+import { IdempotencyEntity } from "./idempotency/idempotency.entity.ts";
+import { NudgeEntity } from "./nudge/nudge.entity.ts";
+import { QuotaEntity } from "./quota/quota.entity.ts";
+import { TaskEntity } from "./task/task.entity.ts";
+
+/**
+ * The ElectroDB entities, bound to the configured tables. Imported by the modules that query
+ * them, never by core.ts: a handler that reads no entity (the WebSocket connect and
+ * disconnect, the realtime fan-out) loads neither ElectroDB nor these definitions at init.
+ */
+export type Store = ReturnType<typeof createStore>;
+
+export function createStore(client: DynamoDBDocumentClient, config: Config) {
+  const { tasks, events, nudges } = config.tables;
+  return {
+    task: TaskEntity(client, tasks),
+    quota: QuotaEntity(client, tasks),
+    idempotency: IdempotencyEntity(client, tasks),
+    event: TaskEventEntity(client, events),
+    nudge: NudgeEntity(client, nudges),
+  };
+}
+
+const stores = new WeakMap<DynamoDBDocumentClient, Store>();
+
+/** The entities on a Core's client, built on first use (once per client, so copies of a Core share them). */
+export function store(core: Pick<Core, "db" | "config">): Store {
+  let bound = stores.get(core.db);
+  if (!bound) {
+    bound = createStore(core.db, core.config);
+    stores.set(core.db, bound);
+  }
+  return bound;
+}

@@ -1,0 +1,164 @@
+import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { Auth } from "@conveyor/core/auth";
+import type { Core } from "@conveyor/core/core";
+import { Connections } from "@conveyor/core/realtime/connections";
+import { Entity } from "electrodb";
+import { beforeAll, describe, expect, it } from "vitest";
+import { recordingQueue, testCore } from "../../local/test/harness.ts";
+
+/**
+ * Tokens, connections and subscriptions are read and written with plain commands (so the
+ * socket handlers load no ElectroDB); these are the ElectroDB entities that wrote them before,
+ * unchanged. Either must read what the other wrote, item for item.
+ */
+const ApiTokenEntity = (client: DynamoDBDocumentClient, table: string) =>
+  new Entity(
+    {
+      model: { entity: "apitoken", version: "1", service: "conveyor" },
+      attributes: {
+        tokenHash: { type: "string", required: true, readOnly: true },
+        tenantId: { type: "string", required: true },
+        userId: { type: "string", required: true },
+        name: { type: "string" },
+        createdAt: { type: "number", required: true },
+      },
+      indexes: {
+        primary: { pk: { field: "pk", composite: ["tokenHash"] }, sk: { field: "sk", composite: [] } },
+      },
+    },
+    { client, table },
+  );
+
+const ConnectionEntity = (client: DynamoDBDocumentClient, table: string) =>
+  new Entity(
+    {
+      model: { entity: "connection", version: "1", service: "conveyor" },
+      attributes: {
+        connectionId: { type: "string", required: true, readOnly: true },
+        tenantId: { type: "string", required: true, readOnly: true },
+        userId: { type: "string", required: true, readOnly: true },
+        connectedAt: { type: "number", required: true },
+        expiresAt: { type: "number", required: true },
+      },
+      indexes: {
+        primary: { pk: { field: "pk", composite: ["connectionId"] }, sk: { field: "sk", composite: [] } },
+      },
+    },
+    { client, table },
+  );
+
+const SubscriptionEntity = (client: DynamoDBDocumentClient, table: string) =>
+  new Entity(
+    {
+      model: { entity: "subscription", version: "1", service: "conveyor" },
+      attributes: {
+        connectionId: { type: "string", required: true, readOnly: true },
+        taskId: { type: "string", required: true, readOnly: true },
+        createdAt: { type: "number", required: true },
+        expiresAt: { type: "number", required: true },
+      },
+      indexes: {
+        primary: {
+          pk: { field: "pk", composite: ["connectionId"] },
+          sk: { field: "sk", composite: ["taskId"] },
+        },
+        byTask: {
+          index: "gsi1",
+          pk: { field: "gsi1pk", composite: ["taskId"] },
+          sk: { field: "gsi1sk", composite: ["connectionId"] },
+        },
+      },
+    },
+    { client, table },
+  );
+
+describe("items ElectroDB wrote and plain commands write", () => {
+  let core: Core;
+  let tokens: ReturnType<typeof ApiTokenEntity>;
+  let connections: ReturnType<typeof ConnectionEntity>;
+  let subscriptions: ReturnType<typeof SubscriptionEntity>;
+  const now = 1_800_000_000_000;
+  beforeAll(async () => {
+    core = await testCore({ queue: recordingQueue(), now: () => now });
+    tokens = ApiTokenEntity(core.db, core.config.tables.tasks);
+    connections = ConnectionEntity(core.db, core.config.tables.connections);
+    subscriptions = SubscriptionEntity(core.db, core.config.tables.connections);
+  });
+
+  /** The stored item, every attribute (keys and ElectroDB's markers included). */
+  const raw = async (table: string, Key: Record<string, unknown>) =>
+    (await core.db.send(new GetCommand({ TableName: table, Key }))).Item;
+
+  it("a token: ElectroDB's is verified, a minted one is ElectroDB's item exactly", async () => {
+    const old = `cvy_Old${Date.now()}`;
+    await tokens.put({ tokenHash: Auth.hashToken(old), tenantId: "t", userId: "old", createdAt: now }).go();
+    expect(await Auth.verify(core, old)).toEqual({ type: "user", tenantId: "t", userId: "old" });
+
+    const minted = await Auth.mint(core, { tenantId: "t", userId: "new", name: "ci" });
+    const tokenHash = Auth.hashToken(minted);
+    expect((await tokens.get({ tokenHash }).go()).data).toEqual({
+      tokenHash,
+      tenantId: "t",
+      userId: "new",
+      name: "ci",
+      createdAt: now,
+    });
+    const expected = tokens
+      .put({ tokenHash, tenantId: "t", userId: "new", name: "ci", createdAt: now })
+      .params<{ Item: Record<string, unknown> }>().Item;
+    const { Key } = tokens.get({ tokenHash }).params<{ Key: Record<string, unknown> }>();
+    expect(await raw(core.config.tables.tasks, Key)).toEqual(expected);
+  });
+
+  it("a connection: ElectroDB's is known, a connected one is ElectroDB's item exactly", async () => {
+    await connections
+      .put({ connectionId: "OldConn=", tenantId: "t", userId: "old", connectedAt: now, expiresAt: 1 })
+      .go();
+    expect(await Connections.actorOf(core, "OldConn=")).toEqual({
+      type: "user",
+      tenantId: "t",
+      userId: "old",
+    });
+
+    const token = await Auth.mint(core, { tenantId: "t", userId: "new" });
+    await Connections.connect(core, "NewConn=", token);
+    const stored = (await connections.get({ connectionId: "NewConn=" }).go()).data;
+    expect(stored).toMatchObject({
+      connectionId: "NewConn=",
+      tenantId: "t",
+      userId: "new",
+      connectedAt: now,
+    });
+    const expected = connections
+      .put({ ...stored!, connectionId: "NewConn=" })
+      .params<{ Item: Record<string, unknown> }>().Item;
+    const { Key } = connections.get({ connectionId: "NewConn=" }).params<{ Key: Record<string, unknown> }>();
+    expect(await raw(core.config.tables.connections, Key)).toEqual(expected);
+  });
+
+  it("subscriptions: each side finds the other's by task and by connection, and a disconnect removes both", async () => {
+    const taskId = `01TASK${Date.now()}`;
+    await subscriptions.put({ connectionId: "OldConn=", taskId, createdAt: now, expiresAt: 1 }).go();
+    await Connections.watch(core, "NewConn=", taskId);
+
+    expect((await Connections.watchers(core, taskId)).sort()).toEqual(["NewConn=", "OldConn="]);
+    const byTask = await subscriptions.query.byTask({ taskId }).go({ pages: "all" });
+    expect(byTask.data.map((s) => s.connectionId).sort()).toEqual(["NewConn=", "OldConn="]);
+
+    const { Key } = subscriptions
+      .get({ connectionId: "NewConn=", taskId })
+      .params<{ Key: Record<string, unknown> }>();
+    const item = await raw(core.config.tables.connections, Key);
+    const expected = subscriptions
+      .put({ connectionId: "NewConn=", taskId, createdAt: now, expiresAt: item?.expiresAt as number })
+      .params<{ Item: Record<string, unknown> }>().Item;
+    expect(item).toEqual(expected);
+
+    // Disconnecting removes subscriptions ElectroDB wrote (and a plain unwatch removes its own).
+    await Connections.disconnect(core, "OldConn=");
+    expect((await subscriptions.query.primary({ connectionId: "OldConn=" }).go()).data).toEqual([]);
+    expect((await connections.get({ connectionId: "OldConn=" }).go()).data).toBeNull();
+    await Connections.unwatch(core, "NewConn=", taskId);
+    expect(await Connections.watchers(core, taskId)).toEqual([]);
+  });
+});
