@@ -161,6 +161,11 @@ describe("the claude brain", () => {
     expect(
       all.find((e) => e.type === "agent.milestone" && e.data.name === "pull request opened")?.data.url,
     ).toBe(task.result.prUrl);
+    // The terminal event carries it too, for watchers that only read events.
+    expect(all.at(-1)).toMatchObject({
+      type: "task.status",
+      data: { to: "COMPLETED", prUrl: task.result.prUrl },
+    });
     // The model was told where it works and what done means.
     expect(userTexts(requestsOf("happy")[0]!.body).join("\n")).toContain(`branch \`${branch}\``);
     expect(scratchLeft().filter((d) => d.includes(taskId))).toEqual([]);

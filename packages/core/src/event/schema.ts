@@ -12,7 +12,13 @@ const nudgeData = v.object({ nudgeId: v.string(), message: v.optional(v.string()
 /** Every event type of v1 with the shape of its `data`. */
 export const eventData = {
   "task.submitted": v.object({ status: TaskStatus, queuePosition: v.optional(v.number()) }),
-  "task.status": v.object({ from: TaskStatus, to: TaskStatus, reason: v.optional(v.string()) }),
+  "task.status": v.object({
+    from: TaskStatus,
+    to: TaskStatus,
+    reason: v.optional(v.string()),
+    /** On a COMPLETED task whose agent opened or updated a pull request. */
+    prUrl: v.optional(v.string()),
+  }),
   "agent.turn": v.object({ turn: v.number(), text: v.string() }),
   "agent.tool_call": v.object({ toolCallId: v.string(), name: v.string(), input: v.unknown() }),
   "agent.tool_result": v.object({ toolCallId: v.string(), isError: v.boolean(), output: v.string() }),

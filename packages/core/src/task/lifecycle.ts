@@ -112,7 +112,12 @@ function followUps(core: Core, task: Info, to: TaskStatus): AfterCommit[] {
 async function commitTransition(core: Core, task: Info, input: TransitionInput) {
   const now = core.now();
   const terminal = isTerminal(input.to);
-  const data: EventData<"task.status"> = { from: task.status, to: input.to, reason: input.reason };
+  const data: EventData<"task.status"> = {
+    from: task.status,
+    to: input.to,
+    reason: input.reason,
+    ...(input.result?.prUrl ? { prUrl: input.result.prUrl } : {}),
+  };
   const event = TaskEvent.build(core, task.taskId, "task.status", data);
   const releases = terminal && holdsSlot(task.status);
   const leavesQueue = task.status === "QUEUED";
