@@ -56,6 +56,18 @@ async function shell(stack: LocalStack, ...argv: string[]) {
   return { code, stdout, stderr };
 }
 
+/** A two-turn scripted run whose events go to stdout as NDJSON. */
+const SHORT_RUN_AS_JSON = [
+  "--repo",
+  "acme/api",
+  "--option",
+  "turns=2",
+  "--option",
+  "stepMs=10",
+  "--output",
+  "json",
+];
+
 describe("conveyor CLI against the local stack", () => {
   let stack: LocalStack;
   beforeAll(async () => {
@@ -138,19 +150,7 @@ describe("conveyor CLI against the local stack", () => {
   });
 
   it("--output json prints NDJSON events, every one exactly once and in order", async () => {
-    const res = await conveyor(
-      stack,
-      "run",
-      "json please",
-      "--repo",
-      "acme/api",
-      "--option",
-      "turns=2",
-      "--option",
-      "stepMs=10",
-      "--output",
-      "json",
-    );
+    const res = await conveyor(stack, "run", "json please", ...SHORT_RUN_AS_JSON);
     expect(res.code).toBe(0);
     const lines = res.stdout
       .trim()
@@ -232,19 +232,7 @@ describe("conveyor CLI against the local stack", () => {
   });
 
   it("the README's command gives pure NDJSON on stdout, and failures nothing but the CLI's words", async () => {
-    const run = await shell(
-      stack,
-      "run",
-      "as the readme says",
-      "--repo",
-      "acme/api",
-      "--option",
-      "turns=2",
-      "--option",
-      "stepMs=10",
-      "--output",
-      "json",
-    );
+    const run = await shell(stack, "run", "as the readme says", ...SHORT_RUN_AS_JSON);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.split("\n").filter(Boolean);
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
