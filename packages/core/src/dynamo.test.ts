@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { commit, pages, TransactionCanceled } from "./dynamo.ts";
+import { logger } from "./log.ts";
 
 /** A transaction as ElectroDB answers it: committed, or canceled with a code per item. */
 const tx = (codes?: string[]) => ({
@@ -11,6 +12,25 @@ describe("commit", () => {
     const ran: string[] = [];
     await commit(tx(), [async () => ran.push("expire"), async () => ran.push("promote")]);
     expect(ran).toEqual(["expire", "promote"]);
+  });
+
+  it("keeps a committed write when a follow-up fails, and runs the ones after it", async () => {
+    const ran: string[] = [];
+    const warn = vi.spyOn(logger, "warn").mockImplementation(() => undefined);
+    try {
+      await commit(tx(), [
+        async () => {
+          throw new Error("table unreachable");
+        },
+        async () => ran.push("promote"),
+      ]);
+      expect(ran).toEqual(["promote"]);
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining("follow-up"), {
+        error: "Error: table unreachable",
+      });
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("never runs the follow-ups of a write that was canceled", async () => {

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "./config.ts";
+import { logger } from "./log.ts";
 
 export function dynamoClient(config: Config) {
   return new DynamoDBClient({
@@ -58,7 +59,13 @@ export async function commit(
   for (let attempt = 0; ; attempt++) {
     const result = await tx.go();
     if (!result.canceled) {
-      for (const effect of after) await effect();
+      // The write stands whatever a follow-up does: a failed one is logged and left to the
+      // reconciler, never reported as a failure of what already committed.
+      for (const effect of after) {
+        await effect().catch((error) =>
+          logger.warn("follow-up after commit failed; the reconciler redoes it", { error: String(error) }),
+        );
+      }
       return;
     }
     const codes = (result.data as { code?: string }[]).map((item) => item.code ?? "None");
