@@ -52,6 +52,15 @@ describe("live status over WebSocket", () => {
     return ids;
   }
 
+  /** Until `count` watchers' connections are subscribed to the task, however slow the machine. */
+  async function subscribed(taskId: string, count: number) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(50)) {
+      const ids = await Connections.watchers(stack.core, taskId);
+      if (ids.filter((id) => id !== "vanished=").length >= count) return;
+    }
+    throw new Error(`fewer than ${count} watchers of ${taskId} after 60 s`);
+  }
+
   /** A task that is accepted but not dispatched, so this test is the only writer. */
   async function quietTask() {
     const { task } = await Actor.provide(dev, () =>
@@ -91,7 +100,7 @@ describe("live status over WebSocket", () => {
     );
     const watcher = watch(task.taskId);
     const collected = collect(watcher);
-    await sleep(300); // subscribed before the agent starts
+    await subscribed(task.taskId, 1); // before the agent starts
     await stack.core.queue.send(task.taskId);
     const ids = await collected;
     const all = await stored(task.taskId);
@@ -106,7 +115,7 @@ describe("live status over WebSocket", () => {
       const taskId = await quietTask();
       const watcher = watch(taskId);
       const collected = collect(watcher);
-      await sleep(150);
+      await subscribed(taskId, 1);
       const writing = write(taskId, 25, { gapMs: 8 });
       await sleep(Math.floor(Math.random() * 200) + run);
       const mine = stack.gateway.connections();
@@ -130,7 +139,7 @@ describe("live status over WebSocket", () => {
     const taskId = await quietTask();
     const watcher = watch(taskId);
     const collected = collect(watcher);
-    await sleep(150);
+    await subscribed(taskId, 1);
     const writing = write(taskId, 30, { gapMs: 10, skewed: true });
     for (let cut = 0; cut < 3; cut++) {
       await sleep(80);
@@ -150,12 +159,13 @@ describe("live status over WebSocket", () => {
 
   it("delivers to 50 watchers while a vanished connection is removed", async () => {
     const taskId = await quietTask();
+    const watchers = Array.from({ length: 50 }, () => watch(taskId));
+    const collected = watchers.map(collect);
+    await subscribed(taskId, 50);
     // A connection API Gateway no longer knows (its $disconnect was lost): posts to it answer 410.
     await Connections.connect(stack.core, "vanished=", stack.token);
     await Connections.watch(stack.core, "vanished=", taskId);
-    const watchers = Array.from({ length: 50 }, () => watch(taskId));
-    const collected = watchers.map(collect);
-    await sleep(500);
+    expect(await Connections.watchers(stack.core, taskId)).toContain("vanished=");
     await write(taskId, 10, { gapMs: 5 });
     const all = await stored(taskId);
     for (const ids of await Promise.all(collected)) expect(ids).toEqual(all);
