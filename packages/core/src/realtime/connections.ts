@@ -3,7 +3,7 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
+  paginateQuery,
 } from "@aws-sdk/lib-dynamodb";
 import type { Actor } from "../actor.ts";
 import { Auth } from "../auth/index.ts";
@@ -67,21 +67,19 @@ export namespace Connections {
   export async function disconnect(core: Core, connectionId: string) {
     const { pk } = connectionKey(connectionId);
     const keys: Record<string, string>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await core.db.send(
-        new QueryCommand({
-          TableName: table(core),
-          KeyConditionExpression: "#pk = :pk and begins_with(#sk, :sk)",
-          ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
-          ExpressionAttributeValues: { ":pk": pk, ":sk": SUBSCRIPTIONS },
-          ProjectionExpression: "#pk, #sk",
-          ExclusiveStartKey: start,
-        }),
-      );
+    const subscriptions = paginateQuery(
+      { client: core.db },
+      {
+        TableName: table(core),
+        KeyConditionExpression: "#pk = :pk and begins_with(#sk, :sk)",
+        ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+        ExpressionAttributeValues: { ":pk": pk, ":sk": SUBSCRIPTIONS },
+        ProjectionExpression: "#pk, #sk",
+      },
+    );
+    for await (const page of subscriptions) {
       for (const item of page.Items ?? []) keys.push({ pk: item.pk, sk: item.sk });
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     // BatchWriteItem takes 25 at most; what it leaves unprocessed is sent again.
     for (let i = 0; i < keys.length; i += 25) {
       let requests = { [table(core)]: keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })) };
@@ -143,25 +141,23 @@ export namespace Connections {
   /** Connections watching a task. */
   export async function watchers(core: Core, taskId: string): Promise<string[]> {
     const connections: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await core.db.send(
-        new QueryCommand({
-          TableName: table(core),
-          IndexName: "gsi1",
-          KeyConditionExpression: "#pk = :pk and begins_with(#sk, :sk)",
-          ExpressionAttributeNames: { "#pk": "gsi1pk", "#sk": "gsi1sk", "#id": "connectionId" },
-          ExpressionAttributeValues: {
-            ":pk": `$conveyor#taskid_${taskId}`.toLowerCase(),
-            ":sk": "$subscription_1#connectionid_",
-          },
-          ProjectionExpression: "#id",
-          ExclusiveStartKey: start,
-        }),
-      );
+    const subscribed = paginateQuery(
+      { client: core.db },
+      {
+        TableName: table(core),
+        IndexName: "gsi1",
+        KeyConditionExpression: "#pk = :pk and begins_with(#sk, :sk)",
+        ExpressionAttributeNames: { "#pk": "gsi1pk", "#sk": "gsi1sk", "#id": "connectionId" },
+        ExpressionAttributeValues: {
+          ":pk": `$conveyor#taskid_${taskId}`.toLowerCase(),
+          ":sk": "$subscription_1#connectionid_",
+        },
+        ProjectionExpression: "#id",
+      },
+    );
+    for await (const page of subscribed) {
       for (const item of page.Items ?? []) connections.push(item.connectionId as string);
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return connections;
   }
 }
