@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { APPROVAL_MODES, APPROVAL_RULES, APPROVAL_TIMEOUT_S, type ApprovalsSetting } from "./approval.ts";
 import type { SubmitBody, TaskStatus } from "./client.ts";
 import { CONVEYOR } from "./help.ts";
 import { closest } from "./suggest.ts";
@@ -14,7 +15,19 @@ export class UsageError extends Error {
   }
 }
 
-const COMMANDS = ["run", "submit", "status", "events", "list", "watch", "nudge", "cancel"] as const;
+const COMMANDS = [
+  "run",
+  "submit",
+  "status",
+  "events",
+  "list",
+  "watch",
+  "nudge",
+  "cancel",
+  "approvals",
+  "approve",
+  "deny",
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface GlobalFlags {
@@ -34,7 +47,15 @@ export type Invocation =
   | { command: "events"; global: GlobalFlags; taskId: string; after?: string; limit: number; all: boolean }
   | { command: "list"; global: GlobalFlags; status?: TaskStatus; limit: number; cursor?: string }
   | { command: "nudge"; global: GlobalFlags; taskId: string; message: string }
-  | { command: "cancel"; global: GlobalFlags; taskId: string };
+  | { command: "cancel"; global: GlobalFlags; taskId: string }
+  | { command: "approvals"; global: GlobalFlags; pending: boolean; taskId?: string; cursor?: string }
+  | {
+      command: "approve" | "deny";
+      global: GlobalFlags;
+      taskId: string;
+      approvalId?: string;
+      comment?: string;
+    };
 
 const OPTIONS = {
   "api-url": { type: "string" },
@@ -60,9 +81,22 @@ const OPTIONS = {
   "no-ws": { type: "boolean" },
   poll: { type: "boolean" },
   comment: { type: "boolean" },
+  pending: { type: "boolean" },
+  task: { type: "string" },
+  approvals: { type: "string" },
+  allow: { type: "string", multiple: true },
+  "approval-timeout": { type: "string" },
 } as const;
 
+// `status --comment` is a switch, `approve --comment "<text>"` takes text; parseArgs wants one type a name.
+const WITH_TEXT_COMMENT = { ...OPTIONS, comment: { type: "string" } } as const;
+const optionsFor = (cmd: Command | undefined) =>
+  cmd === "approve" || cmd === "deny" ? WITH_TEXT_COMMENT : OPTIONS;
+
 type Flag = keyof typeof OPTIONS;
+
+/** The longest comment the API takes with a decision. */
+const MAX_COMMENT = 2000;
 
 /** Page sizes when --limit is not given. */
 export const DEFAULT_LIMIT = { list: 20, events: 50 } as const;
@@ -77,6 +111,9 @@ const SUBMIT: readonly Flag[] = [
   "option",
   "brain",
   "idempotency-key",
+  "approvals",
+  "allow",
+  "approval-timeout",
 ];
 const FOLLOW: readonly Flag[] = ["no-ws", "poll"];
 const ALLOWED: Record<Command, readonly Flag[]> = {
@@ -88,6 +125,9 @@ const ALLOWED: Record<Command, readonly Flag[]> = {
   list: ["status", "limit", "cursor"],
   nudge: [],
   cancel: [],
+  approvals: ["pending", "task", "cursor"],
+  approve: ["comment"],
+  deny: ["comment"],
 };
 
 /** Turns argv (without node and the script) into one checked invocation. */
@@ -113,7 +153,10 @@ export function parseInvocation(argv: string[]): Invocation {
   }
 }
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+type Values = Omit<
+  ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"],
+  "comment"
+> & { comment?: boolean | string };
 
 /**
  * parseArgs, with its mistakes said in our words: an unknown flag with the one it most
@@ -121,14 +164,13 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
  */
 function parse(argv: string[]): { values: Values; positionals: string[] } {
   // A lenient pass finds the command and any unknown flag before the strict one would stop at it.
-  const loose = parseArgs({
-    args: argv,
-    options: OPTIONS,
-    allowPositionals: true,
-    strict: false,
-    tokens: true,
-  });
-  const cmd = COMMANDS.find((c) => c === loose.positionals[0]);
+  const lenient = (options: typeof OPTIONS | typeof WITH_TEXT_COMMENT) =>
+    parseArgs({ args: argv, options, allowPositionals: true, strict: false, tokens: true });
+  const first = lenient(OPTIONS);
+  const cmd = COMMANDS.find((c) => c === first.positionals[0]);
+  const options = optionsFor(cmd);
+  // A comment's text may look like a flag to a pass that takes --comment for a switch.
+  const loose = options === OPTIONS ? first : lenient(options);
   for (const token of loose.tokens) {
     if (token.kind !== "option" || Object.hasOwn(OPTIONS, token.name)) continue;
     // Short flags are few (-h): only a long one is worth a guess.
@@ -138,13 +180,16 @@ function parse(argv: string[]): { values: Values; positionals: string[] } {
     throw new UsageError(`Unknown flag ${token.rawName}${meant ? `. Did you mean --${meant}?` : ""}`, cmd);
   }
   try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as {
+      values: Values;
+      positionals: string[];
+    };
   } catch (error) {
     // The remaining strict errors are about a flag's value; Node's codes and messages name the flag.
     const raw = (error as Error).message;
     const flag = /'(--?[\w-]+)/.exec(raw)?.[1]?.replace(/^-+/, "");
     const option = flag
-      ? Object.entries(OPTIONS).find(([name, o]) => name === flag || ("short" in o && o.short === flag))
+      ? Object.entries(options).find(([name, o]) => name === flag || ("short" in o && o.short === flag))
       : undefined;
     if (!option) throw new UsageError(raw.split(". ")[0] ?? raw, cmd);
     const [name, { type }] = option;
@@ -185,6 +230,7 @@ function commandInvocation(
         maxTurns: integer("max-turns", values["max-turns"]),
         maxBudgetUsd: dollars(values.budget),
         options: withBrain,
+        approvals: approvals(values),
       };
       const idempotencyKey = values["idempotency-key"];
       if (cmd === "submit") return { command: cmd, global, body, idempotencyKey };
@@ -218,6 +264,26 @@ function commandInvocation(
     }
     case "cancel":
       return { command: cmd, global, taskId: taskId(cmd, rest) };
+    case "approvals":
+      if (rest.length > 0) {
+        throw new UsageError(
+          `approvals takes no arguments, got "${rest.join(" ")}"; for one task: ${CONVEYOR} approvals --task ${rest[0]}`,
+        );
+      }
+      if (values.task === "") throw new UsageError("--task is empty; give it a task id or leave it out");
+      // One task's approvals come in a single answer; only the list across tasks pages.
+      if (values.task && values.cursor)
+        throw new UsageError("--cursor pages approvals across tasks, not --task");
+      return {
+        command: cmd,
+        global,
+        pending: values.pending ?? false,
+        ...(values.task ? { taskId: values.task } : {}),
+        ...(values.cursor ? { cursor: values.cursor } : {}),
+      };
+    case "approve":
+    case "deny":
+      return decision(cmd, global, rest, values.comment);
     case "list":
       if (rest.length > 0) throw new UsageError(`list takes no arguments, got "${rest.join(" ")}"`);
       return {
@@ -230,6 +296,71 @@ function commandInvocation(
       };
   }
 }
+
+/** `approve|deny <taskId> [approvalId] [--comment "<text>"]`. */
+function decision(
+  cmd: "approve" | "deny",
+  global: GlobalFlags,
+  rest: string[],
+  comment: string | boolean | undefined,
+): Extract<Invocation, { command: "approve" | "deny" }> {
+  const [id, approvalId, ...more] = rest;
+  if (!id) throw new UsageError(`${cmd} needs a task id: ${CONVEYOR} ${cmd} <taskId> [approvalId]`);
+  if (more.length > 0) {
+    throw new UsageError(
+      `${cmd} takes a task id and an approval id, got "${rest.join(" ")}"; ` +
+        `a note goes in --comment "<text>"`,
+    );
+  }
+  if (typeof comment === "string") {
+    if (!comment.trim()) throw new UsageError("--comment is empty; give it text or leave it out");
+    if (comment.length > MAX_COMMENT)
+      throw new UsageError(`--comment is at most ${MAX_COMMENT} characters, got ${comment.length}`);
+  }
+  return {
+    command: cmd,
+    global,
+    taskId: id,
+    ...(approvalId ? { approvalId } : {}),
+    ...(typeof comment === "string" ? { comment } : {}),
+  };
+}
+
+/**
+ * `--approvals MODE`, `--allow RULE` (repeatable, or comma-separated) and
+ * `--approval-timeout S` as the submit body's `approvals`; absent when none is given,
+ * so the server's default (ask) applies.
+ */
+function approvals(values: Values): ApprovalsSetting | undefined {
+  const mode = values.approvals;
+  const allow = (values.allow ?? []).flatMap((rule) => rule.split(",")).map((rule) => rule.trim());
+  const timeout = values["approval-timeout"];
+  if (mode === undefined && allow.length === 0 && timeout === undefined) return undefined;
+  if (mode !== undefined && !(APPROVAL_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`--approvals is ask, auto or all, got "${mode}"${didYouMean(mode, APPROVAL_MODES)}`);
+  }
+  for (const rule of allow) {
+    if ((APPROVAL_RULES as readonly string[]).includes(rule)) continue;
+    throw new UsageError(
+      `--allow takes a rule id (${APPROVAL_RULES.join(", ")}), got "${rule}"${didYouMean(rule, APPROVAL_RULES)}`,
+    );
+  }
+  const timeoutS = integer("approval-timeout", timeout);
+  const { min, max } = APPROVAL_TIMEOUT_S;
+  if (timeoutS !== undefined && (timeoutS < min || timeoutS > max)) {
+    throw new UsageError(`--approval-timeout is seconds from ${min} to ${max}, got ${timeoutS}`);
+  }
+  return {
+    mode: (mode ?? "ask") as ApprovalsSetting["mode"],
+    ...(allow.length ? { allow: [...new Set(allow)] } : {}),
+    ...(timeoutS === undefined ? {} : { timeoutS }),
+  };
+}
+
+const didYouMean = (typed: string, candidates: readonly string[]) => {
+  const meant = closest(typed, candidates);
+  return meant ? `. Did you mean "${meant}"?` : "";
+};
 
 /**
  * `--option k=v`: numbers and booleans become themselves, anything else stays a
@@ -254,8 +385,7 @@ export function coerce(value: string): string | number | boolean {
 
 function command(name: string): Command {
   if ((COMMANDS as readonly string[]).includes(name)) return name as Command;
-  const meant = closest(name, COMMANDS);
-  throw new UsageError(`Unknown command "${name}"${meant ? `. Did you mean "${meant}"?` : ""}`);
+  throw new UsageError(`Unknown command "${name}"${didYouMean(name, COMMANDS)}`);
 }
 
 function globalFlags(values: {

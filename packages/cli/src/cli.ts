@@ -8,6 +8,7 @@ import { readLocalComment } from "./comment.ts";
 import { ConfigError, resolveConnection } from "./config.ts";
 import { CONVEYOR, usage } from "./help.ts";
 import { createOutput } from "./output.ts";
+import type { ReadLine } from "./prompt.ts";
 
 /** Everything the CLI touches outside itself, so tests and scripts can drive it in-process. */
 export interface Io {
@@ -17,8 +18,13 @@ export interface Io {
   cwd: string;
   /** Defaults to the global fetch. */
   fetch?: Fetch;
-  /** Colors need stdout to be a terminal; the spinner needs stderr to be one. Both off when absent. */
-  isTTY?: { stdout?: boolean; stderr?: boolean };
+  /**
+   * Colors need stdout to be a terminal; the spinner needs stderr to be one; asking for an
+   * approval inline needs stdin and stdout to be one. All off when absent.
+   */
+  isTTY?: { stdin?: boolean; stdout?: boolean; stderr?: boolean };
+  /** Reads a typed line from stdin, to answer an approval while following. */
+  readLine?: ReadLine;
   /** Aborting it (Ctrl-C) stops the command; a followed task keeps running. */
   signal?: AbortSignal;
   /** Pause between polls while following (default 500 ms). */
@@ -69,7 +75,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const api = createApi(connection, io.fetch);
     const { wsUrl, token } = connection;
     const live = wsUrl ? { wsUrl, token, WebSocketImpl: io.WebSocketImpl ?? WebSocket } : undefined;
-    return await execute(inv, { api, out, signal: io.signal, pollIntervalMs: io.pollIntervalMs, live });
+    // Only a person at a terminal is asked; a pipe or json mode gets the commands that answer instead.
+    const interactive = !out.json && io.isTTY?.stdin && io.isTTY.stdout;
+    const readLine = interactive ? io.readLine : undefined;
+    return await execute(inv, {
+      api,
+      out,
+      signal: io.signal,
+      pollIntervalMs: io.pollIntervalMs,
+      live,
+      readLine,
+    });
   } catch (error) {
     if (io.signal?.aborted) {
       out.error("\nInterrupted.");

@@ -1,5 +1,7 @@
 import type { App } from "@conveyor/functions/api";
 import { type ClientResponse, hc, type InferResponseType } from "hono/client";
+import * as v from "valibot";
+import { ApprovalList, ApprovalReply, type ApprovalsSetting, type Decision } from "./approval.ts";
 
 /** Where the API is and who we are to it. */
 export interface Connection {
@@ -20,7 +22,10 @@ export type TaskWire = InferResponseType<TaskEndpoint["$get"], 200>["task"];
 export type EventWire = InferResponseType<TaskEndpoint["events"]["$get"], 200>["events"][number];
 export type TaskStatus = TaskWire["status"];
 
-export type SubmitBody = Parameters<Client["v1"]["tasks"]["$post"]>[0]["json"];
+/** What `POST /v1/tasks` takes; `approvals` is the contract's gate setting. */
+export type SubmitBody = Parameters<Client["v1"]["tasks"]["$post"]>[0]["json"] & {
+  approvals?: ApprovalsSetting;
+};
 
 /** The API answered with an error body (`{ error: { code, message } }`). */
 export class ApiError extends Error {
@@ -75,6 +80,40 @@ export function createApi(connection: Connection, fetchImpl?: Fetch) {
   const send = async <T>(request: () => Promise<ClientResponse<T>>, signal?: AbortSignal) =>
     (await call(request, signal)).body;
 
+  /**
+   * A route the typed client does not know yet (the approval routes): plain fetch, same
+   * headers and errors, and the reply checked against `schema` before anyone reads it.
+   */
+  async function fetchChecked<S extends v.GenericSchema>(
+    schema: S,
+    path: string,
+    init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
+  ): Promise<v.InferOutput<S>> {
+    const { method = "GET", body, signal } = init;
+    const answer = await call(
+      () =>
+        (fetchImpl ?? fetch)(`${connection.apiUrl.replace(/\/+$/, "")}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${connection.token}`,
+            "x-conveyor-source": "cli",
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal,
+        }) as Promise<ClientResponse<unknown>>,
+      signal,
+    );
+    const parsed = v.safeParse(schema, answer.body);
+    if (parsed.success) return parsed.output;
+    const issue = parsed.issues[0];
+    const where = issue ? v.getDotPath(issue) : undefined;
+    throw new Error(
+      `The API's reply to ${method} ${path} was not understood` +
+        (issue ? ` (${where ? `${where}: ` : ""}${issue.message})` : ""),
+    );
+  }
+
   return {
     /** Submits a task; a repeated Idempotency-Key returns the original task, `replayed`. */
     submit: async (body: SubmitBody, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}) => {
@@ -126,6 +165,34 @@ export function createApi(connection: Connection, fetchImpl?: Fetch) {
     cancel: async (taskId: string, signal?: AbortSignal) =>
       (await send(() => tasks[":id"].cancel.$post({ param: param(taskId) }, { init: { signal } }), signal))
         .task,
+
+    /** A task's approvals, oldest first, pending and decided. */
+    approvals: async (taskId: string, signal?: AbortSignal) =>
+      (await fetchChecked(ApprovalList, `/v1/tasks/${encodeURIComponent(taskId)}/approvals`, { signal }))
+        .approvals,
+
+    /** One page of approvals across the caller's tasks, newest first. */
+    allApprovals: (query: { status?: "pending" | "decided"; cursor?: string }, signal?: AbortSignal) => {
+      const search = new URLSearchParams(
+        Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      ).toString();
+      return fetchChecked(ApprovalList, `/v1/approvals${search ? `?${search}` : ""}`, { signal });
+    },
+
+    /** Answers a pending approval; 409 when it was already decided or expired. */
+    decide: async (
+      taskId: string,
+      approvalId: string,
+      answer: { decision: Decision; comment?: string },
+      signal?: AbortSignal,
+    ) =>
+      (
+        await fetchChecked(
+          ApprovalReply,
+          `/v1/tasks/${encodeURIComponent(taskId)}/approvals/${encodeURIComponent(approvalId)}`,
+          { method: "POST", body: answer, signal },
+        )
+      ).approval,
   };
 }
 

@@ -1,11 +1,21 @@
 import type { WebSocketConstructor } from "@conveyor/client";
 import { DEFAULT_LIMIT, type Invocation } from "./args.ts";
 import { type Api, ApiError, type EventWire, type TaskStatus, type TaskWire } from "./client.ts";
+import { decide } from "./decide.ts";
 import { follow, isTerminal } from "./follow.ts";
-import { formatEvent, formatOutcome, formatSubmitted, formatTask, formatTaskTable } from "./format.ts";
+import {
+  formatApprovalTable,
+  formatEvent,
+  formatOutcome,
+  formatSubmitted,
+  formatTask,
+  formatTaskTable,
+} from "./format.ts";
+import { answerCommands, onApprovalRequested } from "./gate.ts";
 import { CONVEYOR } from "./help.ts";
 import { followLive, type LiveUpdate } from "./live.ts";
 import type { Output } from "./output.ts";
+import type { ReadLine } from "./prompt.ts";
 
 export interface Context {
   api: Api;
@@ -16,6 +26,8 @@ export interface Context {
   pollIntervalMs?: number;
   /** Where live events come from; followers poll without it. */
   live?: { wsUrl: string; token: string; WebSocketImpl: WebSocketConstructor };
+  /** Present when a person at a terminal can answer approvals inline. */
+  readLine?: ReadLine;
 }
 
 type Command = Exclude<Invocation, { command: "help" | "version" }>;
@@ -59,6 +71,11 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
     }
     case "cancel":
       return cancel(ctx, inv.taskId);
+    case "approvals":
+      return approvals(ctx, inv);
+    case "approve":
+    case "deny":
+      return decide(ctx, inv);
     case "list": {
       const page = await api.list({ status: inv.status, limit: inv.limit, cursor: inv.cursor }, signal);
       if (out.json) {
@@ -94,6 +111,7 @@ async function watch(ctx: Context, task: TaskWire, poll: boolean): Promise<numbe
         case "event":
           out.data(out.json ? JSON.stringify(update.event) : formatEvent(update.event, out.paint));
           if (update.event.type === "task.status") status = (update.event.data as { to: TaskStatus }).to;
+          if (update.event.type === "approval.requested") await onApprovalRequested(ctx, update.event);
           lastEventAt = Date.now();
           break;
         case "idle": {
@@ -177,6 +195,42 @@ async function events(ctx: Context, inv: Extract<Command, { command: "events" }>
   if (nextCursor) {
     const limit = inv.limit !== DEFAULT_LIMIT.events ? ` --limit ${inv.limit}` : "";
     out.info(out.paint("gray", `Next: ${CONVEYOR} events ${inv.taskId} --after ${nextCursor}${limit}`));
+  }
+  return 0;
+}
+
+/**
+ * Approvals across the caller's tasks (newest first, paged), or one task's (oldest
+ * first, all at once); `--pending` keeps those still waiting for an answer.
+ */
+async function approvals(ctx: Context, inv: Extract<Command, { command: "approvals" }>): Promise<number> {
+  const { api, out, signal } = ctx;
+  const page = inv.taskId
+    ? {
+        approvals: (await api.approvals(inv.taskId, signal)).filter(
+          (approval) => !inv.pending || approval.status === "pending",
+        ),
+        nextCursor: undefined,
+      }
+    : await api.allApprovals({ status: inv.pending ? "pending" : undefined, cursor: inv.cursor }, signal);
+  if (out.json) {
+    out.data(pretty({ approvals: page.approvals, nextCursor: page.nextCursor ?? undefined }));
+    return 0;
+  }
+  if (page.approvals.length === 0) {
+    const which = inv.pending ? "No pending approvals" : "No approvals";
+    out.info(out.paint("gray", inv.taskId ? `${which} on task ${inv.taskId}.` : `${which}.`));
+    return 0;
+  }
+  out.data(formatApprovalTable(page.approvals, out.paint));
+  const waiting = page.approvals.find((approval) => approval.status === "pending");
+  if (waiting) {
+    const [approve, deny] = answerCommands(waiting.taskId, waiting.approvalId);
+    out.info(out.paint("gray", `Answer with: ${approve} (or: ${deny}), --comment "<text>" optional`));
+  }
+  if (page.nextCursor) {
+    const flags = [inv.pending && "--pending", `--cursor ${page.nextCursor}`];
+    out.info(out.paint("gray", `More: ${[`${CONVEYOR} approvals`, ...flags].filter(Boolean).join(" ")}`));
   }
   return 0;
 }

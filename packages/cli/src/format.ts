@@ -1,5 +1,15 @@
 import { styleText } from "node:util";
 import type { EventData, EventType } from "@conveyor/core/event";
+import * as v from "valibot";
+import {
+  type Approval,
+  DecidedData,
+  decidedBy,
+  RequestedData,
+  settledInWords,
+  span,
+  timeUntil,
+} from "./approval.ts";
 import type { EventWire, TaskStatus, TaskWire } from "./client.ts";
 
 type Style = Parameters<typeof styleText>[0];
@@ -34,11 +44,16 @@ const LABEL_WIDTH = 10;
 // Continuation lines start under the event's text: "HH:MM:SS" + 2 spaces + label column.
 const INDENT = " ".repeat(8 + 2 + LABEL_WIDTH);
 
-/** One event as a line (or a few, for an agent turn) of the follow and events output. */
-export function formatEvent(event: EventWire, paint: Paint): string {
+/**
+ * One event as a line (or a few, for an agent turn) of the follow and events output.
+ * `now` places an approval's expiry ("expires in 5m").
+ */
+export function formatEvent(event: EventWire, paint: Paint, now = Date.now()): string {
   const line = (label: string, text: string, style: Style = "reset") =>
     `${paint("gray", clock(event.at))}  ${paint(style, `${label.padEnd(LABEL_WIDTH - 1)} `)}${text.split("\n").join(`\n${INDENT}`)}`;
   const typed = { type: event.type, data: event.data } as TypedEvent;
+  // Approval data this CLI cannot read (an older or newer server): shown as it came.
+  const unread = (what: string) => line("approval", `${what} ${clip(compact(event.data), 120)}`, "magenta");
   switch (typed.type) {
     case "task.submitted": {
       const { status: to, queuePosition } = typed.data;
@@ -97,13 +112,25 @@ export function formatEvent(event: EventWire, paint: Paint): string {
       return line("nudge", `expired before the agent read it: ${nudge(typed.data)}`, "yellow");
     case "cancel.requested":
       return line("cancel", typed.data.by ? `requested by ${typed.data.by}` : "requested", "yellow");
-    case "approval.requested":
-    case "approval.decided":
+    case "approval.requested": {
+      const asked = v.safeParse(RequestedData, typed.data);
+      if (!asked.success) return unread("requested");
+      const { action, detail, expiresAt } = asked.output;
+      const until = timeUntil(expiresAt, now);
       return line(
         "approval",
-        `${typed.type.slice("approval.".length)} ${clip(compact(typed.data), 120)}`,
+        `asks: ${paint("bold", clip(detail, 200))} (${action}), ` +
+          (until ? `expires ${until}` : `expired at ${clock(expiresAt)}`),
         "magenta",
       );
+    }
+    case "approval.decided": {
+      const decided = v.safeParse(DecidedData, typed.data);
+      if (!decided.success) return unread("decided");
+      const { decision, by, comment } = decided.output;
+      const words = decidedBy(decision, by, comment && clip(comment, 200));
+      return line("approval", paint(decision === "approve" ? "green" : "red", words), "magenta");
+    }
     default:
       // A newer server may send types this CLI does not know yet: show them rather than drop them.
       return line(String((typed as { type: unknown }).type), clip(compact(event.data), 120), "gray");
@@ -220,3 +247,38 @@ const when = (iso: string) => {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
 };
+
+/** Approvals as a table, for `approvals`. */
+export function formatApprovalTable(approvals: Approval[], paint: Paint, now = Date.now()): string {
+  const actionWidth = Math.max(6, ...approvals.map((approval) => approval.action.length));
+  const header = paint(
+    "gray",
+    `${"TASK".padEnd(26)}  ${"APPROVAL".padEnd(26)}  ${"ACTION".padEnd(actionWidth)}  ${"STATUS".padEnd(8)}  ${"WHEN".padEnd(16)}  DETAIL`,
+  );
+  const rows = approvals.map((approval) => {
+    const style =
+      approval.status === "pending" ? "magenta" : approval.status === "approved" ? "green" : "red";
+    return [
+      approval.taskId.padEnd(26),
+      approval.approvalId.padEnd(26),
+      approval.action.padEnd(actionWidth),
+      // Pad before painting: escape codes would count as width.
+      paint(style, approval.status) + " ".repeat(Math.max(0, 8 - approval.status.length)),
+      approvalWhen(approval, now).padEnd(16),
+      approval.status === "pending"
+        ? clip(approval.detail, 80)
+        : `${clip(approval.detail, 60)} ${paint("gray", `(${settledInWords(approval)})`)}`,
+    ].join("  ");
+  });
+  return [header, ...rows].join("\n");
+}
+
+/** A pending approval's time left, or how long ago one was decided. */
+function approvalWhen(approval: Approval, now: number): string {
+  if (approval.status === "pending") {
+    const until = timeUntil(approval.expiresAt, now);
+    return until ? `expires ${until}` : "expiring";
+  }
+  const at = Date.parse(approval.decidedAt ?? approval.createdAt);
+  return Number.isFinite(at) ? `${span(Math.max(0, now - at))} ago` : "";
+}

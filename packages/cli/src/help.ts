@@ -1,3 +1,4 @@
+import { APPROVAL_RULES, APPROVAL_TIMEOUT_S } from "./approval.ts";
 import type { Command } from "./args.ts";
 
 /** How the CLI is called from the repository's root; every command it suggests starts so. */
@@ -19,12 +20,23 @@ const SUBMIT_FLAGS = `  --repo owner/name    repository to work on (required)
   --budget USD         stop after spending this much (server default 10)
   --option k=v         agent setting; numbers and true/false are typed; repeatable
   --brain NAME         the agent: scripted, or claude (a real coding agent)
-  --idempotency-key K  submitting again with K returns the same task`;
+  --idempotency-key K  submitting again with K returns the same task
+  --approvals MODE     when the agent stops to ask before acting: ask (default: before
+                       risky actions), all (before any tool use), auto (never; for CI)
+  --allow RULE         let this kind of action through without asking; repeatable or
+                       comma-separated: ${APPROVAL_RULES.join(", ")}
+  --approval-timeout S seconds an approval waits for an answer before it is denied
+                       (${APPROVAL_TIMEOUT_S.min}..${APPROVAL_TIMEOUT_S.max}, server default 300)`;
 
 const FOLLOW_FLAGS = `  --poll, --no-ws      follow by polling the HTTP API instead of the WebSocket`;
 
 const FOLLOWING = `Events arrive live over the WebSocket when a WebSocket URL is known; without
-one, or when the socket cannot be opened, they are polled over HTTP instead.`;
+one, or when the socket cannot be opened, they are polled over HTTP instead.
+
+When the agent asks for approval, a terminal asks inline: "Allow \`<detail>\`? [y/N]"
+(y approves; Enter or anything else denies; Ctrl-D leaves it to someone else) and
+following goes on. Without a terminal, or with --output json, it prints the
+approve and deny commands that answer it.`;
 
 const TOPICS: Record<Command, string> = {
   run: `Usage: ${CONVEYOR} run "<description>" --repo owner/name [flags]
@@ -74,6 +86,30 @@ running agent stops at its next turn (and is stopped for it after a grace period
 Cancelling again is harmless: it says the task is already CANCELLED and exits 0.
 A task that ended otherwise (completed, failed, timed out) is left as it was; that
 exits 1.`,
+  approvals: `Usage: ${CONVEYOR} approvals [--pending] [--task <taskId>] [--cursor C]
+
+Lists approvals the agents of your tasks asked for: task, approval id, action,
+status, expiry or age, and the exact command or tool use asked about. Newest first
+across tasks (50 a page), or oldest first for one task with --task.
+
+  --pending            only those still waiting for an answer
+  --task ID            only this task's approvals
+  --cursor C           the next page, as printed after the previous one`,
+  approve: `Usage: ${CONVEYOR} approve <taskId> [approvalId] [--comment "<text>"]
+
+Lets the agent go ahead with what it asked about. Without an approval id, the task's
+only pending approval is answered; with none or several pending it lists them and
+says what to type. An approval answered already (or expired) is said with by whom
+and how; the same answer given again exits 0, a different one exits 1.
+
+  --comment TEXT       a note kept with the decision (at most 2000 characters)`,
+  deny: `Usage: ${CONVEYOR} deny <taskId> [approvalId] [--comment "<text>"]
+
+Tells the agent no: it goes on without doing what it asked about. Without an
+approval id, the task's only pending approval is answered, as with approve. An
+approval that expires unanswered is denied by timeout.
+
+  --comment TEXT       a note kept with the decision, e.g. what to do instead`,
   watch: `Usage: ${CONVEYOR} watch <taskId> [--poll]
 
 Follows an existing task until it ends, like run. Ctrl-C stops watching only.
@@ -99,6 +135,9 @@ Commands:
   watch <taskId>                          follow a task to the end
   nudge <taskId> "<message>"              steer a running agent
   cancel <taskId>                         cancel a task
+  approvals [--pending]                   list what agents asked to be approved
+  approve <taskId> [approvalId]           let an agent go ahead
+  deny <taskId> [approvalId]              tell an agent no
 
 ${GLOBAL}
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env tsx
 import { main } from "./cli.ts";
+import { lineFrom } from "./prompt.ts";
 
 // The first Ctrl-C stops the command cleanly; a second one falls back to Node's default and kills it.
 const interrupt = new AbortController();
@@ -16,7 +17,8 @@ const code = await main(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),
-  isTTY: { stdout: process.stdout.isTTY, stderr: process.stderr.isTTY },
+  isTTY: { stdin: process.stdin.isTTY, stdout: process.stdout.isTTY, stderr: process.stderr.isTTY },
+  readLine: lineFrom(process.stdin),
   signal: interrupt.signal,
 });
 

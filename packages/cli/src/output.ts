@@ -15,6 +15,8 @@ export interface Output {
   /** Problems and interruptions, always on stderr. */
   error(text: string): void;
   progress: ProgressLine;
+  /** A question on stdout, the answer to be typed on the same line. */
+  ask(question: string): void;
 }
 
 export function createOutput(opts: {
@@ -39,5 +41,9 @@ export function createOutput(opts: {
     info: opts.json ? stderr : stdout,
     error: stderr,
     progress,
+    ask: (question) => {
+      progress.clear();
+      opts.stdout(question);
+    },
   };
 }

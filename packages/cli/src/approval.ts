@@ -1,0 +1,109 @@
+import * as v from "valibot";
+
+/**
+ * Human approval gates as the API serves them (the approvals contract). The API's
+ * typed routes for them are not in the CLI's view of the server yet, so their replies
+ * are checked here, at the edge, with these schemas.
+ */
+
+/** How a task's risky actions are gated: `ask` before risky ones, `all` before any, `auto` never. */
+export const APPROVAL_MODES = ["ask", "auto", "all"] as const;
+export type ApprovalMode = (typeof APPROVAL_MODES)[number];
+
+/** Rule ids `--allow` may name (the server refuses others too). */
+export const APPROVAL_RULES = [
+  "force-push",
+  "delete-branch",
+  "rm-recursive",
+  "network",
+  "ci-config",
+  "tool",
+] as const;
+
+/** Seconds an approval waits for an answer before it is denied by timeout. */
+export const APPROVAL_TIMEOUT_S = { min: 30, max: 86_400 } as const;
+
+/** The submit body's `approvals` field. */
+export interface ApprovalsSetting {
+  mode: ApprovalMode;
+  allow?: string[];
+  timeoutS?: number;
+}
+
+// Optional fields may come back as null from a serializer that keeps them: both mean absent.
+const optional = <S extends v.GenericSchema>(schema: S) => v.nullish(schema);
+
+export const Approval = v.object({
+  approvalId: v.string(),
+  taskId: v.string(),
+  action: v.string(),
+  detail: v.string(),
+  status: v.picklist(["pending", "approved", "denied"]),
+  createdAt: v.string(),
+  expiresAt: v.string(),
+  decision: optional(v.picklist(["approve", "deny"])),
+  by: optional(v.string()),
+  comment: optional(v.string()),
+  decidedAt: optional(v.string()),
+});
+export type Approval = v.InferOutput<typeof Approval>;
+export type Decision = "approve" | "deny";
+
+export const ApprovalList = v.object({ approvals: v.array(Approval), nextCursor: optional(v.string()) });
+export const ApprovalReply = v.object({ approval: Approval });
+
+/** `approval.requested` and `approval.decided` event data. */
+export const RequestedData = v.object({
+  approvalId: v.string(),
+  action: v.string(),
+  detail: v.string(),
+  expiresAt: v.string(),
+});
+export const DecidedData = v.object({
+  approvalId: v.string(),
+  decision: v.picklist(["approve", "deny"]),
+  by: v.string(),
+  comment: optional(v.string()),
+});
+
+/** The 409 a decision gets when the approval was answered (or expired) first. */
+const Conflict = v.object({
+  reason: v.picklist(["approval.decided", "approval.expired"]),
+  approval: Approval,
+});
+
+/** The approval a 409's details carry, when the conflict is that it was already decided. */
+export function alreadyDecided(details: unknown): Approval | undefined {
+  const parsed = v.safeParse(Conflict, details);
+  return parsed.success ? parsed.output.approval : undefined;
+}
+
+/** "approved by alice — looks right", "denied by timeout", "approved by policy". */
+export function decidedBy(decision: Decision, by: string, comment?: string | null): string {
+  const done = decision === "approve" ? "approved" : "denied";
+  return `${done} by ${by}${comment ? ` — ${comment}` : ""}`;
+}
+
+/** How an approval that is no longer pending was settled, in words. */
+export function settledInWords(approval: Approval): string {
+  const decision = approval.decision ?? (approval.status === "approved" ? "approve" : "deny");
+  const words = decidedBy(decision, approval.by ?? "someone", approval.comment);
+  return approval.by === "timeout" ? `expired unanswered (${words})` : words;
+}
+
+/** "in 5m", "in 40s", "in 2h": how long until `iso`, rounded to one unit. */
+export function timeUntil(iso: string, now: number): string | undefined {
+  const ms = Date.parse(iso) - now;
+  if (!Number.isFinite(ms) || ms <= 0) return undefined;
+  return `in ${span(ms)}`;
+}
+
+/** "40s", "5m", "2h", "3d": a duration rounded to one unit. */
+export function span(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return `${s}s`;
+  const m = Math.round(s / 60);
+  if (m < 90) return `${m}m`;
+  const h = Math.round(m / 60);
+  return h < 36 ? `${h}h` : `${Math.round(h / 24)}d`;
+}
