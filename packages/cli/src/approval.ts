@@ -84,11 +84,10 @@ export function decidedBy(decision: Decision, by: string, comment?: string | nul
   return `${done} by ${by}${comment ? ` — ${comment}` : ""}`;
 }
 
-/** How an approval that is no longer pending was settled, in words. */
+/** How an approval that is no longer pending was settled: "approved by alice — ok", "denied by timeout". */
 export function settledInWords(approval: Approval): string {
   const decision = approval.decision ?? (approval.status === "approved" ? "approve" : "deny");
-  const words = decidedBy(decision, approval.by ?? "someone", approval.comment);
-  return approval.by === "timeout" ? `expired unanswered (${words})` : words;
+  return decidedBy(decision, approval.by ?? "someone", approval.comment);
 }
 
 /** "in 5m", "in 40s", "in 2h": how long until `iso`, rounded to one unit. */

@@ -156,6 +156,23 @@ describe("parseInvocation", () => {
     [["run", "x", "--repo"], /^--repo needs a value$/],
     [["run", "x", "--repo", "--pr", "3"], /^--repo needs a value$/],
     [["events", "01J", "--all=yes"], /^--all takes no value$/],
+    [
+      ["run", "x", "--repo", "a/b", "--approval-timeout", "10"],
+      /^--approval-timeout is seconds from 30 to 86400, got 10$/,
+    ],
+    [["run", "x", "--repo", "a/b", "--approval-timeout", "5m"], /^--approval-timeout must be a whole number/],
+    [["approve"], /^approve needs a task id/],
+    [["deny", "01J", "01A", "not", "this"], /a note goes in --comment/],
+    [["approve", "01J", "--comment"], /^--comment needs a value$/],
+    [["approve", "01J", "--comment", " "], /^--comment is empty/],
+    [
+      ["approve", "01J", "--comment", "--force is ok"],
+      /^--comment's value starts with "-": write --comment="<value>"$/,
+    ],
+    [["approve", "01J", "--comment", "x".repeat(2001)], /^--comment is at most 2000 characters/],
+    [["approvals", "01J"], /approvals --task 01J/],
+    [["approvals", "--task", "01J", "--cursor", "c"], /--cursor pages approvals across tasks/],
+    [["approvals", "--comment"], /--comment is not an option of approvals/],
   ])("refuses %j", (argv, message) => {
     expect(() => parseInvocation(argv)).toThrow(message);
   });
@@ -168,6 +185,22 @@ describe("parseInvocation", () => {
     [["run", "x", "--repo", "a/b", "--max", "3"], "Unknown flag --max. Did you mean --max-turns?"],
     [["events", "01J", "--aftr", "x"], "Unknown flag --aftr. Did you mean --after?"],
     [["list", "--outptu", "json"], "Unknown flag --outptu. Did you mean --output?"],
+    [["aprove", "01J"], 'Unknown command "aprove". Did you mean "approve"?'],
+    [["deney", "01J"], 'Unknown command "deney". Did you mean "deny"?'],
+    [["approvls"], 'Unknown command "approvls". Did you mean "approvals"?'],
+    [["approvals", "--pendng"], "Unknown flag --pendng. Did you mean --pending?"],
+    [
+      ["run", "x", "--repo", "a/b", "--aprovals", "ask"],
+      "Unknown flag --aprovals. Did you mean --approvals?",
+    ],
+    [
+      ["run", "x", "--repo", "a/b", "--approvals", "al"],
+      '--approvals is ask, auto or all, got "al". Did you mean "all"?',
+    ],
+    [
+      ["run", "x", "--repo", "a/b", "--allow", "network,rm-recursve"],
+      '--allow takes a rule id (force-push, delete-branch, rm-recursive, network, ci-config, tool), got "rm-recursve". Did you mean "rm-recursive"?',
+    ],
   ])("answers %j with what was probably meant", (argv, message) => {
     expect(() => parseInvocation(argv)).toThrow(expect.objectContaining({ name: "UsageError", message }));
   });
@@ -182,6 +215,49 @@ describe("parseInvocation", () => {
     expect(() => parseInvocation(["list", "--limt", "5"])).toThrow(
       expect.objectContaining({ command: "list" }),
     );
+  });
+
+  it("reads approve and deny: task, optional approval id, a comment's text", () => {
+    expect(parseInvocation(["approve", "01J", "01A", "--comment=--force is fine here"])).toMatchObject({
+      command: "approve",
+      taskId: "01J",
+      approvalId: "01A",
+      comment: "--force is fine here",
+    });
+    expect(parseInvocation(["deny", "01J"])).toEqual({
+      command: "deny",
+      global: { output: "text" },
+      taskId: "01J",
+    });
+    // status's --comment stays a switch.
+    expect(parseInvocation(["status", "01J", "--comment"])).toMatchObject({
+      command: "status",
+      comment: true,
+    });
+  });
+
+  it("reads approvals with its filters", () => {
+    expect(parseInvocation(["approvals", "--pending", "--task", "01J"])).toMatchObject({
+      command: "approvals",
+      pending: true,
+      taskId: "01J",
+    });
+    expect(parseInvocation(["approvals", "--cursor", "c1"])).toMatchObject({ pending: false, cursor: "c1" });
+  });
+
+  it("sends approvals only when asked, mode ask when only rules or a timeout are given", () => {
+    const body = (argv: string[]) => {
+      const inv = parseInvocation(["submit", "x", "--repo", "a/b", ...argv]);
+      return inv.command === "submit" ? inv.body.approvals : "not a submit";
+    };
+
+    expect(body([])).toBeUndefined();
+    expect(body(["--approvals", "auto"])).toEqual({ mode: "auto" });
+    expect(body(["--allow", "network", "--allow", "network,tool", "--approval-timeout", "30"])).toEqual({
+      mode: "ask",
+      allow: ["network", "tool"],
+      timeoutS: 30,
+    });
   });
 
   it("answers --version anywhere on the line", () => {

@@ -193,6 +193,12 @@ function parse(argv: string[]): { values: Values; positionals: string[] } {
       : undefined;
     if (!option) throw new UsageError(raw.split(". ")[0] ?? raw, cmd);
     const [name, { type }] = option;
+    // Node will not take a value that looks like a flag unless it is joined with `=`; a known
+    // flag after it means the value was left out.
+    const next = argv[argv.indexOf(`--${name}`) + 1]?.replace(/^-+/, "").split("=")[0] ?? "";
+    if (/ambiguous/.test(raw) && !Object.hasOwn(options, next) && next !== "h") {
+      throw new UsageError(`--${name}'s value starts with "-": write --${name}="<value>"`, cmd);
+    }
     throw new UsageError(type === "boolean" ? `--${name} takes no value` : `--${name} needs a value`, cmd);
   }
 }

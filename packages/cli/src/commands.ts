@@ -226,7 +226,9 @@ async function approvals(ctx: Context, inv: Extract<Command, { command: "approva
   const waiting = page.approvals.find((approval) => approval.status === "pending");
   if (waiting) {
     const [approve, deny] = answerCommands(waiting.taskId, waiting.approvalId);
-    out.info(out.paint("gray", `Answer with: ${approve} (or: ${deny}), --comment "<text>" optional`));
+    out.info(
+      out.paint("gray", `Answer with: ${approve}\n         or: ${deny}   (--comment "<text>" optional)`),
+    );
   }
   if (page.nextCursor) {
     const flags = [inv.pending && "--pending", `--cursor ${page.nextCursor}`];

@@ -47,7 +47,11 @@ export async function decide(ctx: Context, inv: DecideInvocation): Promise<numbe
     const settled = error.status === 409 ? alreadyDecided(error.details) : undefined;
     if (!settled) throw error;
     if (out.json) out.data(pretty({ approval: settled }));
-    const said = `Approval ${approvalId} (${settled.action}: ${clip(settled.detail, 120)}) was already ${settledInWords(settled)}`;
+    // An expired approval is denied by timeout; the 409's reason says which happened.
+    const how = alreadyExpired(error.details)
+      ? `expired unanswered: ${settledInWords(settled)}`
+      : settledInWords(settled);
+    const said = `Approval ${approvalId} (${settled.action}: ${clip(settled.detail, 120)}) was already ${how}`;
     if (settled.decision === decision) {
       out.info(`${said}.`);
       return 0;
@@ -93,5 +97,8 @@ async function onlyPending(ctx: Context, inv: DecideInvocation): Promise<Approva
   );
   return undefined;
 }
+
+const alreadyExpired = (details: unknown) =>
+  (details as { reason?: unknown } | undefined)?.reason === "approval.expired";
 
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import type { Approval } from "./approval.ts";
 import type { EventWire, TaskWire } from "./client.ts";
 import { FakeApi } from "./fake-api.ts";
 import {
   clip,
+  formatApprovalTable,
   formatEvent,
   formatOutcome,
   formatSubmitted,
@@ -141,6 +143,77 @@ describe("formatOutcome", () => {
     );
 
     expect(text).toBe("✖ Failed: max_turns: Ran out of turns (0 turns, $0.00)");
+  });
+});
+
+describe("approval events", () => {
+  const now = Date.parse("2024-05-01T12:00:10Z");
+  const requested = event("approval.requested", {
+    approvalId: "01A",
+    action: "force-push",
+    detail: "git push --force origin main",
+    expiresAt: "2024-05-01T12:05:10.000Z",
+  });
+
+  it("says what is asked, why, and when it expires", () => {
+    expect(formatEvent(requested, plain, now)).toMatch(
+      /approval +asks: git push --force origin main \(force-push\), expires in 5m$/,
+    );
+    expect(formatEvent(requested, plain, Date.parse("2024-05-01T12:06:00Z"))).toMatch(
+      /, expired at \d\d:\d\d:\d\d$/,
+    );
+  });
+
+  it.each([
+    [{ decision: "approve", by: "user_1", comment: "ship it" }, /approval +approved by user_1 — ship it$/],
+    [{ decision: "deny", by: "timeout" }, /approval +denied by timeout$/],
+    [{ decision: "approve", by: "policy" }, /approval +approved by policy$/],
+  ])("says who decided %j", (data, line) => {
+    expect(formatEvent(event("approval.decided", { approvalId: "01A", ...data }), plain)).toMatch(line);
+  });
+
+  it("shows data it cannot read as it came", () => {
+    expect(formatEvent(event("approval.decided", { approvalId: "01A" }), plain)).toMatch(
+      /approval +decided {"approvalId":"01A"}$/,
+    );
+  });
+});
+
+describe("formatApprovalTable", () => {
+  const now = Date.parse("2024-05-01T12:10:00Z");
+  const approval = (overrides: Partial<Approval>): Approval => ({
+    approvalId: "01APPROVAL0000000000000001",
+    taskId: TASK_ID,
+    action: "network",
+    detail: "curl https://example.com",
+    status: "pending",
+    createdAt: "2024-05-01T12:08:00.000Z",
+    expiresAt: "2024-05-01T12:13:00.000Z",
+    ...overrides,
+  });
+
+  it("lines up pending and decided approvals with their expiry or age", () => {
+    const lines = formatApprovalTable(
+      [
+        approval({}),
+        approval({
+          action: "force-push",
+          status: "approved",
+          decision: "approve",
+          by: "user_1",
+          decidedAt: "2024-05-01T12:07:00.000Z",
+        }),
+      ],
+      plain,
+      now,
+    ).split("\n");
+
+    expect(lines[1]).toMatch(/network +pending +expires in 3m +curl https:\/\/example\.com$/);
+    expect(lines[2]).toMatch(
+      /force-push +approved +3m ago +curl https:\/\/example\.com \(approved by user_1\)$/,
+    );
+    expect(lines[0]!.indexOf("DETAIL")).toBe(lines[1]!.indexOf("curl"));
+    expect(lines[1]!.indexOf("curl")).toBe(lines[2]!.indexOf("curl"));
   });
 });
 
