@@ -1,4 +1,7 @@
+import { FakeGateway } from "@conveyor/client/fake-gateway";
+import type { TaskEvent } from "@conveyor/core/event";
 import { describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import type { Approval } from "./approval.ts";
 import { type Io, main } from "./cli.ts";
 import type { EventWire, Fetch } from "./client.ts";
@@ -161,6 +164,40 @@ describe("following a task that asks for approval", () => {
     expect(stdout).toContain("Already answered elsewhere: denied by user_ops.");
     expect(stdout).toContain("✔ Completed");
     expect(code).toBe(0);
+  });
+
+  it("asks while following over the WebSocket too, and follows on live", async () => {
+    const gateway = await FakeGateway.start();
+    try {
+      const fake = new FakeApi();
+      fake.addTask({ taskId: TASK, status: "RUNNING" });
+      gateway.addTask(TASK);
+      fake.onCommit = (event) => {
+        gateway.commit(event as TaskEvent.Info);
+        const data = event.data as { reason?: string };
+        if (data.reason === "approval_decided")
+          setImmediate(() => fake.transition(TASK, FakeApi.id(Date.now(), 999), "COMPLETED"));
+      };
+      gateway.onMessage = (message) => {
+        if ((message as { action?: string }).action === "subscribe")
+          setImmediate(() => fake.requestApproval(TASK, at(1), PUSH));
+        return false;
+      };
+
+      const { code, stdout, stderr } = await cli(["watch", TASK], fake.fetch, {
+        ...person(typing("yes")),
+        env: { NO_COLOR: "1", CONVEYOR_WS_URL: gateway.url },
+        WebSocketImpl: WebSocket,
+      });
+
+      expect(stderr).not.toContain("polling");
+      expect(stdout).toContain("Allow `git push --force origin main`? [y/N] ");
+      expect(decisions(fake).map((request) => request.body)).toEqual([{ decision: "approve" }]);
+      expect(stdout).toMatch(/approval +approved by user_test\n.*AWAITING_APPROVAL → RUNNING/);
+      expect(code).toBe(0);
+    } finally {
+      gateway.close();
+    }
   });
 
   it("does not ask again about an approval answered before watching began", async () => {

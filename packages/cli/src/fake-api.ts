@@ -30,6 +30,8 @@ export class FakeApi {
     body?: unknown;
   }[] = [];
   beforeRequest?: (request: { method: string; path: string; query: URLSearchParams }) => void;
+  /** Hears every committed event, e.g. to push it to a fake WebSocket gateway too. */
+  onCommit?: (event: EventWire) => void;
 
   /** The ULID for `ms` with a chosen tail, so tests can order ids by hand. */
   static id(ms: number, seq = 0): string {
@@ -72,6 +74,7 @@ export class FakeApi {
     list.push(event);
     list.sort((a, b) => (a.eventId < b.eventId ? -1 : 1));
     this.events.set(taskId, list);
+    this.onCommit?.(event);
     return event;
   }
 

@@ -23,8 +23,9 @@ const SUBMIT_FLAGS = `  --repo owner/name    repository to work on (required)
   --idempotency-key K  submitting again with K returns the same task
   --approvals MODE     when the agent stops to ask before acting: ask (default: before
                        risky actions), all (before any tool use), auto (never; for CI)
-  --allow RULE         let this kind of action through without asking; repeatable or
-                       comma-separated: ${APPROVAL_RULES.join(", ")}
+  --allow RULE         let this kind of action through without asking; repeatable
+                       or comma-separated: ${APPROVAL_RULES.slice(0, 3).join(", ")},
+                       ${APPROVAL_RULES.slice(3).join(", ")}
   --approval-timeout S seconds an approval waits for an answer before it is denied
                        (${APPROVAL_TIMEOUT_S.min}..${APPROVAL_TIMEOUT_S.max}, server default 300)`;
 
