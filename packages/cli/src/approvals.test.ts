@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import type { Approval } from "./approval.ts";
 import { type Io, main } from "./cli.ts";
-import type { EventWire, Fetch } from "./client.ts";
+import { ApiError, createApi, type EventWire, type Fetch } from "./client.ts";
 import { FakeApi } from "./fake-api.ts";
 import type { ReadLine } from "./prompt.ts";
 
@@ -200,6 +200,25 @@ describe("following a task that asks for approval", () => {
     }
   });
 
+  it("stops on Ctrl-C at the question with 130, leaving the approval open", async () => {
+    const fake = gated();
+    const interrupt = new AbortController();
+    const pressCtrlC: ReadLine = (signal) => {
+      setImmediate(() => interrupt.abort());
+      return new Promise((resolve) => signal.addEventListener("abort", () => resolve(undefined)));
+    };
+
+    const { code, stderr } = await cli(["watch", TASK], fake.fetch, {
+      ...person(pressCtrlC),
+      signal: interrupt.signal,
+    });
+
+    expect(stderr).toContain(`Task ${TASK} keeps running on the server`);
+    expect(decisions(fake)).toEqual([]);
+    expect(fake.approvals.get(TASK)![0]!.status).toBe("pending");
+    expect(code).toBe(130);
+  });
+
   it("does not ask again about an approval answered before watching began", async () => {
     const fake = new FakeApi();
     fake.addTask({ taskId: TASK, status: "RUNNING" });
@@ -347,6 +366,23 @@ describe("conveyor approve and deny", () => {
     );
     expect(fake.approvals.get(TASK)![0]!.status).toBe("denied");
     expect(code).toBe(1);
+  });
+
+  it("answers a malformed decision with the API's validation error", async () => {
+    const { fake, pending } = withApprovals();
+    const api = createApi({ apiUrl: "http://api.test", token: fake.token }, fake.fetch);
+
+    const refused = await api
+      .decide(TASK, pending.approvalId, { decision: "maybe" as "approve" })
+      .catch((error: unknown) => error);
+
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({
+      status: 400,
+      code: "VALIDATION_ERROR",
+      message: 'decision: must be "approve" or "deny"',
+      details: { reason: "request.invalid", issues: [{ path: "decision" }] },
+    });
   });
 
   it("says there is no such approval or task (404)", async () => {

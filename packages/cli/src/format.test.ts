@@ -231,6 +231,13 @@ describe("formatTask", () => {
     expect(text).not.toContain("error");
     expect(text).not.toContain("finished");
   });
+
+  it("shows the task's approval setting when the API serves one", () => {
+    const gated = { ...task(), approvals: { mode: "all", allow: ["network"], timeoutS: 600 } };
+
+    expect(formatTask(gated, plain)).toContain("approval all, allow network, 600s to answer");
+    expect(formatTask(task(), plain)).not.toContain("approval");
+  });
 });
 
 describe("formatTaskTable", () => {

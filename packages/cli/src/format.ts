@@ -153,6 +153,7 @@ export function formatTask(task: TaskWire, paint: Paint): string {
     ["turns", `${task.turns} of ${task.maxTurns} max`],
     ["cost", `${usd(task.costUsd)} of ${usd(task.maxBudgetUsd)} budget`],
     ["options", options.length ? options.map(([k, v]) => `${k}=${v}`).join(" ") : undefined],
+    ["approval", gates(task)],
     ["source", task.source],
     ["created", when(task.createdAt)],
     ["finished", task.finishedAt && when(task.finishedAt)],
@@ -165,6 +166,22 @@ export function formatTask(task: TaskWire, paint: Paint): string {
     .map(([key, value]) => `${paint("gray", key.padEnd(9))}${value.split("\n").join(`\n${" ".repeat(9)}`)}`);
   return [paint("bold", task.taskId), ...body].join("\n");
 }
+
+/** The task's approval setting, when the API serves one: "ask, allow force-push, 300s to answer". */
+function gates(task: TaskWire): string | undefined {
+  const parsed = v.safeParse(ApprovalsShown, (task as { approvals?: unknown }).approvals);
+  if (!parsed.success) return undefined;
+  const { mode, allow, timeoutS } = parsed.output;
+  return [mode, allow?.length && `allow ${allow.join(", ")}`, timeoutS && `${timeoutS}s to answer`]
+    .filter(Boolean)
+    .join(", ");
+}
+
+const ApprovalsShown = v.object({
+  mode: v.string(),
+  allow: v.nullish(v.array(v.string())),
+  timeoutS: v.nullish(v.number()),
+});
 
 /** Tasks as a table, for `list`. */
 export function formatTaskTable(tasks: TaskWire[], paint: Paint): string {
