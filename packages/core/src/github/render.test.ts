@@ -148,7 +148,7 @@ function hostileEvents(text: string) {
     ev("agent.milestone", { name: text, detail: text, url: text }),
     ev("agent.milestone", { name: "ok", detail: text, url: "https://example.com/ok" }),
     ev("nudge.received", { nudgeId: "n1", message: text }),
-    ev("approval.requested", { summary: text }),
+    ev("approval.requested", { approvalId: "a1", action: text, detail: text, expiresAt: text }),
     ev("agent.turn", { turn: 3, text }),
   ];
 }
