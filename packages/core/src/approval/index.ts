@@ -215,6 +215,9 @@ export namespace Approval {
     return list.ofTask(core, taskId);
   }
 
+  /** A task's pending approvals (system use; at most one while it waits). */
+  export const pending = list.pendingOf;
+
   export const ListInput = list.ListInput;
   /** The acting user's approvals across their tasks, newest first, paged by an opaque cursor. */
   export const fromUser = list.fromUser;
