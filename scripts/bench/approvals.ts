@@ -67,7 +67,7 @@ const pct = (samples: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
 };
 const line = (name: string, samples: number[]) =>
-  `${name.padEnd(52)} p50 ${pct(samples, 0.5).toFixed(0)} ms   p99 ${pct(samples, 0.99).toFixed(0)} ms   (n=${samples.length})`;
+  `${name.padEnd(58)} p50 ${pct(samples, 0.5).toFixed(0)} ms   p99 ${pct(samples, 0.99).toFixed(0)} ms   (n=${samples.length})`;
 
 /** One gate: submit, wait for the question, approve, and read decided -> resumed from the events. */
 async function gate(): Promise<number> {
