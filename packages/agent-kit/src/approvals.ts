@@ -75,8 +75,9 @@ export function createApprovals(
       try {
         asked = await Approval.request(core, task.taskId, input);
       } catch (error) {
-        // Cancelled (or ended) before the question went out: stop, as at any boundary.
-        if (error instanceof ConflictError) throw new AgentCancelled();
+        // Cancelled before the question went out: stop, as at any boundary.
+        const reason = error instanceof ConflictError ? error.details?.reason : undefined;
+        if (signal.aborted || reason === "task.cancel_requested") throw new AgentCancelled();
         throw error;
       }
       log.info("waiting for approval", { approvalId: asked.approvalId, action: input.action });

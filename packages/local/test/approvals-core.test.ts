@@ -115,6 +115,24 @@ describe("approval gates (core, injected clock)", () => {
     expect((await events(taskId)).filter((e) => e.type === "approval.decided")).toHaveLength(1);
   });
 
+  it("takes exactly one of two decisions sent at once", async () => {
+    const taskId = await runningTask();
+    const asked = await Approval.request(core, taskId, { action: "network", detail: "curl example.com" });
+    const answers = await Promise.allSettled([
+      decide(taskId, asked.approvalId, { decision: "approve" }),
+      decide(taskId, asked.approvalId, { decision: "deny" }, alice),
+    ]);
+    const won = answers.filter((a) => a.status === "fulfilled");
+    const lost = answers.filter((a): a is PromiseRejectedResult => a.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect((lost[0]!.reason as ConflictError).code).toBe("approval.decided");
+    expect((await events(taskId)).filter((e) => e.type === "approval.decided")).toHaveLength(1);
+    expect(
+      (await events(taskId)).filter((e) => e.type === "task.status" && e.data.to === "RUNNING"),
+    ).toHaveLength(2);
+  });
+
   it("hides another user's task and approval (404), and an unknown approval", async () => {
     const taskId = await runningTask();
     const asked = await Approval.request(core, taskId, { action: "network", detail: "curl example.com" });
