@@ -54,7 +54,11 @@ describe("approval gates (core, injected clock)", () => {
     });
     return task.taskId;
   }
-  const events = (taskId: string) => TaskEvent.list(core, taskId, { limit: 100 });
+  const events = async (taskId: string) =>
+    (await TaskEvent.list(core, taskId, { limit: 100 })).map((e) => ({
+      ...e,
+      data: e.data as Record<string, unknown>,
+    }));
   const statusOf = async (taskId: string) => (await Task.get(core, taskId))!.status;
   const decide = (taskId: string, approvalId: string, body: unknown, who = alice) =>
     Actor.provide(who, () => Approval.decide(core, taskId, approvalId, body));
@@ -113,6 +117,37 @@ describe("approval gates (core, injected clock)", () => {
     expect(again.code).toBe("approval.decided");
     expect(again.details?.approval).toMatchObject({ status: "denied", decision: "deny", by: "alice" });
     expect((await events(taskId)).filter((e) => e.type === "approval.decided")).toHaveLength(1);
+  });
+
+  it("lists the user's approvals newest first, page by page, with a cursor bound to the caller", async () => {
+    const carol = { type: "user" as const, tenantId: "gates", userId: "carol" };
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { task } = await Actor.provide(carol, () =>
+        Task.submit(core, { repo: "acme/api", description: `page ${i}` }),
+      );
+      await Actor.provide(system, async () => {
+        await Task.transition(core, task.taskId, { to: "STARTING", reason: "claimed" });
+        await Task.transition(core, task.taskId, { to: "RUNNING", reason: "agent_started" });
+      });
+      ids.push(
+        (await Approval.request(core, task.taskId, { action: "network", detail: `curl ${i}` })).approvalId,
+      );
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await Actor.provide(carol, () => Approval.fromUser(core, { limit: 2, cursor }));
+      seen.push(...page.approvals.map((a) => a.approvalId));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const first = await Actor.provide(carol, () => Approval.fromUser(core, { limit: 1 }));
+    const foreign = await Actor.provide(alice, () =>
+      Approval.fromUser(core, { cursor: first.nextCursor }).catch((e) => e),
+    );
+    expect(foreign).toBeInstanceOf(VisibleError);
+    expect((foreign as VisibleError).kind).toBe("input");
   });
 
   it("takes exactly one of two decisions sent at once", async () => {
