@@ -30,7 +30,12 @@ export namespace Approval {
   /** What the agent asks (`detail` is the exact command, or the tool and its target). */
   export const RequestInput = v.object({
     action: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
-    detail: v.pipe(v.string(), v.minLength(1)),
+    // A long command is kept whole up to a bound no item nears DynamoDB's limit with.
+    detail: v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.transform((text) => (text.length > 4_000 ? `${text.slice(0, 4_000)}…` : text)),
+    ),
     timeoutS: v.optional(TimeoutS),
   });
   export type RequestInput = v.InferInput<typeof RequestInput>;
