@@ -1,3 +1,4 @@
+export { type ApprovalRequest, type Approvals, Bell, createApprovals } from "./approvals.ts";
 export { ClaudeConfig, claude, toolPolicy } from "./claude/index.ts";
 export { breakerFor, CircuitBreaker, createProgress, isPermanent, type Progress } from "./progress.ts";
 export {

@@ -3,6 +3,7 @@ import { ConflictError } from "@conveyor/core/error";
 import { type Log, taskLogger } from "@conveyor/core/log";
 import { Nudge } from "@conveyor/core/nudge";
 import { Task } from "@conveyor/core/task";
+import { type Approvals, Bell, createApprovals } from "./approvals.ts";
 import { createProgress, type Progress, releaseBreaker } from "./progress.ts";
 
 /** What a brain gets for one task. */
@@ -13,6 +14,11 @@ export interface AgentContext {
   signal: AbortSignal;
   /** The nudge inbox: call at a turn boundary; each pending nudge is taken exactly once. */
   nudges: { take(): Promise<Nudge.Info[]> };
+  /**
+   * Human approval gates: `await ctx.approvals.request({ action, detail })` resolves with the
+   * decision (`deny` at the deadline); rejects with AgentCancelled if the task is cancelled meanwhile.
+   */
+  approvals: Approvals;
   /** This task's logger: every line carries its taskId. */
   log: Log;
 }
@@ -56,6 +62,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Backoff cap for the terminal write; it is retried until recorded. */
   maxTerminalWaitMs?: number;
+  /** Rung when the control plane pushes an approval decision (the agent server's `{kind: "approval"}`). */
+  bell?: Bell;
 }
 
 /**
@@ -104,8 +112,9 @@ export async function runTask(
   const cancelled = async () =>
     controller.signal.aborted || (await Task.get(core, taskId))?.cancelRequestedAt !== undefined;
   const nudges = { take: () => Nudge.take(core, taskId, cancelled) };
+  const approvals = createApprovals(core, task, controller.signal, opts.bell ?? new Bell(), log);
   try {
-    const result = await brain({ task, progress, signal: controller.signal, nudges, log });
+    const result = await brain({ task, progress, signal: controller.signal, nudges, approvals, log });
     await finish(core, taskId, { to: "COMPLETED", reason: "completed", result }, log, opts.maxTerminalWaitMs);
   } catch (error) {
     if (error instanceof AgentCancelled) {

@@ -6,11 +6,16 @@ import type { AgentContext } from "./run.ts";
 import { scripted } from "./scripted.ts";
 
 /** Runs the scripted brain on a task of `turns` turns, recording the milestones it writes. */
-async function run(turns: number, maxTurns = 100) {
+async function run(
+  turns: number,
+  maxTurns = 100,
+  extra: { options?: Record<string, number>; approvals?: AgentContext["approvals"] } = {},
+) {
   const milestones: string[] = [];
+  const turnTexts: string[] = [];
   const progress = {
     milestone: async (name: string, detail?: string) => void milestones.push(`${name}: ${detail}`),
-    turn: async () => {},
+    turn: async (_turn: number, text: string) => void turnTexts.push(text),
     toolCall: async () => "call",
     toolResult: async () => {},
     cost: async () => {},
@@ -26,7 +31,7 @@ async function run(turns: number, maxTurns = 100) {
     description: "add a health check",
     maxTurns,
     maxBudgetUsd: 10,
-    options: { turns, stepMs: 0 },
+    options: { turns, stepMs: 0, ...extra.options },
     source: "cli",
     runtimeSessionId: "conveyor-task-01J00000000000000000000000",
     turns: 0,
@@ -39,9 +44,14 @@ async function run(turns: number, maxTurns = 100) {
     progress,
     signal: new AbortController().signal,
     nudges: { take: async () => [] },
+    approvals: extra.approvals ?? {
+      request: async () => {
+        throw new Error("no gate expected");
+      },
+    },
     log: taskLogger(task.taskId),
   };
-  return { result: await scripted()(ctx).catch((error: Error) => error), milestones };
+  return { result: await scripted()(ctx).catch((error: Error) => error), milestones, turnTexts };
 }
 
 describe("the scripted brain's words", () => {
@@ -62,5 +72,23 @@ describe("the scripted brain's words", () => {
     const { result } = await run(2, 1);
 
     expect(result).toMatchObject({ reason: "max_turns", message: "Reached the task's limit of 1 turn" });
+  });
+
+  it("asks at `approveAt` with the scripted action and says in that turn what was decided", async () => {
+    const asked: { action: string; detail: string; timeoutS?: number }[] = [];
+    const { result, turnTexts } = await run(3, 100, {
+      options: { approveAt: 2, approvalTimeoutS: 45 },
+      approvals: {
+        request: async (input) => {
+          asked.push(input);
+          return { decision: "deny", by: "u2", comment: "not now" };
+        },
+      },
+    });
+
+    expect(result).toMatchObject({ summary: "Done: add a health check (3 turns)" });
+    expect(asked).toEqual([{ action: "scripted", detail: expect.stringContaining("turn 2"), timeoutS: 45 }]);
+    expect(turnTexts[1]).toContain("denied by u2");
+    expect(turnTexts[0]).not.toContain("denied");
   });
 });

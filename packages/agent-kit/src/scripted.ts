@@ -13,7 +13,7 @@ const TOOLS = ["read_file", "search_code", "edit_file", "run_tests"] as const;
  */
 export const scripted =
   (hooks: { crash?: () => never } = {}): Brain =>
-  async ({ task, progress, signal, nudges }) => {
+  async ({ task, progress, signal, nudges, approvals }) => {
     const opts = v.parse(AgentOptions.Scripted, task.options ?? {});
     const crash = hooks.crash ?? (() => process.kill(process.pid, "SIGKILL") as never);
     const subject = task.description.split("\n")[0]!.slice(0, 80);
@@ -39,7 +39,24 @@ export const scripted =
 
       const tool = TOOLS[(turn - 1) % TOOLS.length]!;
       const steering = taken.length > 0 ? ` (acting on nudge: "${steer}")` : "";
-      await progress.turn(turn, `Turn ${turn}/${turns}: working on "${subject}" with ${tool}${steering}`);
+      // A gate before this turn's tool call: a denied one skips the call and the run goes on.
+      let gate = "";
+      if (opts.approveAt === turn) {
+        const answer = await approvals.request({
+          action: "scripted",
+          detail: `${tool} at turn ${turn} of "${subject}"`,
+          ...(opts.approvalTimeoutS ? { timeoutS: opts.approvalTimeoutS } : {}),
+        });
+        gate =
+          answer.decision === "approve"
+            ? ` (approved by ${answer.by})`
+            : ` (denied by ${answer.by}: ${tool} skipped)`;
+      }
+      await progress.turn(
+        turn,
+        `Turn ${turn}/${turns}: working on "${subject}" with ${tool}${steering}${gate}`,
+      );
+      if (gate.includes("denied")) continue;
       const callId = await progress.toolCall(tool, {
         path: `src/${tool === "run_tests" ? "test" : "app"}-${turn}.ts`,
       });

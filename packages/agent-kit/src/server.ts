@@ -2,9 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Core } from "@conveyor/core/core";
 import { logger } from "@conveyor/core/log";
 import * as v from "valibot";
+import { Bell } from "./approvals.ts";
 import { type Brain, runTask } from "./run.ts";
 
-const Payload = v.object({ kind: v.picklist(["start", "nudge", "cancel"]), taskId: v.string() });
+const Payload = v.object({ kind: v.picklist(["start", "nudge", "cancel", "approval"]), taskId: v.string() });
 
 export interface AgentServer {
   server: Server;
@@ -27,7 +28,7 @@ export async function serveAgent(
   brain: Brain,
   opts: { port?: number; host?: string } = {},
 ): Promise<AgentServer> {
-  const runs = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+  const runs = new Map<string, { controller: AbortController; bell: Bell; done: Promise<unknown> }>();
   const started = new Set<string>();
   let lastUpdate = Math.floor(Date.now() / 1000);
 
@@ -35,13 +36,14 @@ export async function serveAgent(
     if (started.has(taskId)) return "already_started";
     started.add(taskId);
     const controller = new AbortController();
-    const done = runTask(core, taskId, brain, { signal: controller.signal })
+    const bell = new Bell();
+    const done = runTask(core, taskId, brain, { signal: controller.signal, bell })
       .catch((error) => logger.error("run failed", { taskId, error: String(error) }))
       .finally(() => {
         runs.delete(taskId);
         lastUpdate = Math.floor(Date.now() / 1000);
       });
-    runs.set(taskId, { controller, done });
+    runs.set(taskId, { controller, bell, done });
     lastUpdate = Math.floor(Date.now() / 1000);
     return "started";
   }
@@ -71,6 +73,8 @@ export async function serveAgent(
       // Nudges and cancels for a task this instance does not run are ignored (DESIGN §12.3).
       if (!run) return reply(200, { status: "not_running" });
       if (payload.kind === "cancel") run.controller.abort(new Error("cancelled"));
+      // A decision: the waiting gate re-reads its approval now rather than at the next heartbeat.
+      if (payload.kind === "approval") run.bell.ring();
       return reply(200, { status: "accepted" });
     }
     reply(404, { error: "not found" });

@@ -22,7 +22,8 @@ export interface Core {
   readonly pusher: RealtimePusher;
   readonly github: GitHubPort;
   /**
-   * What other domains owe a task once it has ended: its pending nudges expire. Task's
+   * What other domains owe a task once it has ended: its pending nudges expire and its
+   * pending approvals are denied. Task's
    * lifecycle runs it after every terminal commit (task/lifecycle.ts); it is wired here, where
    * every entry point builds its Core, so no caller can miss it while the lifecycle never
    * imports steering (Nudge depends on Task, never the reverse). Steering loads on first use.
@@ -85,8 +86,12 @@ export function createCore(
       return github;
     },
     async taskEnded(core, taskId) {
-      const { Nudge } = await import("./nudge/index.ts");
+      const [{ Nudge }, { Approval }] = await Promise.all([
+        import("./nudge/index.ts"),
+        import("./approval/index.ts"),
+      ]);
       await Nudge.expireAll(core, taskId);
+      await Approval.settleAll(core, taskId);
     },
     now: ports.now ?? Date.now,
   };

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ApprovalEntity } from "./approval/approval.entity.ts";
 import type { Config } from "./config.ts";
 import type { Core } from "./core.ts";
 import { TaskEventEntity } from "./event/event.entity.ts";
@@ -22,6 +23,7 @@ export function createStore(client: DynamoDBDocumentClient, config: Config) {
     idempotency: IdempotencyEntity(client, tasks),
     event: TaskEventEntity(client, events),
     nudge: NudgeEntity(client, nudges),
+    approval: ApprovalEntity(client, tasks),
   };
 }
 

@@ -172,7 +172,7 @@ describe("HTTP API", () => {
     it("says which field is wrong and what it should be", async () => {
       const unknown = await api.submit({ repo: "acme/api", description: "x", admin: true });
       expect(unknown.body.error.message).toBe(
-        "admin: not a known field (allowed: repo, description, prNumber, issueNumber, maxTurns, maxBudgetUsd, options)",
+        "admin: not a known field (allowed: repo, description, prNumber, issueNumber, maxTurns, maxBudgetUsd, options, approvals)",
       );
       const turns = await api.submit({ repo: "acme/api", description: "x", maxTurns: 501 });
       expect(turns.body.error.message).toBe("maxTurns: must be a whole number from 1 to 500");
@@ -191,7 +191,7 @@ describe("HTTP API", () => {
       const unknown = await api.submit({ repo: "acme/api", description: "x", options: { turnz: 3 } });
       expect(unknown.status).toBe(400);
       expect(unknown.body.error.message).toBe(
-        "options.turnz: not an option of the scripted brain (allowed: brain, turns, stepMs, failAtTurn, crashAtTurn, ignoreCancel, ignoreNudges)",
+        "options.turnz: not an option of the scripted brain (allowed: brain, turns, stepMs, failAtTurn, crashAtTurn, ignoreCancel, ignoreNudges, approveAt, approvalTimeoutS)",
       );
       const claude = await api.submit({
         repo: "acme/api",

@@ -300,4 +300,93 @@ describe("the claude brain", () => {
     // The model read the denial and went on.
     expect(JSON.stringify(requestsOf("deny")[1]?.body.messages)).toContain("outside the workspace");
   }, 240_000);
+
+  /** Waits for the task's one pending approval. */
+  async function pendingApproval(taskId: string) {
+    await api.waitFor(taskId, ["AWAITING_APPROVAL"], 120_000);
+    const listed = await api.call("GET", `/v1/tasks/${taskId}/approvals`);
+    expect(listed.status).toBe(200);
+    const pending = listed.body.approvals.filter((a: { status: string }) => a.status === "pending");
+    expect(pending).toHaveLength(1);
+    return pending[0] as { approvalId: string; action: string; detail: string };
+  }
+  const remoteBranch = (name: string) => git(join(gitBase, "acme/api.git"), "branch", "--list", name);
+
+  it("asks before a force push, and runs it once approved", async () => {
+    const command = "git push --force origin HEAD:refs/heads/gated-approve";
+    const taskId = await submit("gate-approve", [
+      callTools({ name: "Bash", input: { command } }),
+      say("Pushed."),
+    ]);
+    const approval = await pendingApproval(taskId);
+    expect(approval).toMatchObject({ action: "force-push", detail: command });
+    // Nothing ran while it waited.
+    expect(remoteBranch("gated-approve")).toBe("");
+    const ok = await api.call("POST", `/v1/tasks/${taskId}/approvals/${approval.approvalId}`, {
+      decision: "approve",
+    });
+    expect(ok.status).toBe(200);
+    const task = await done(taskId);
+    expect(task.status).toBe("COMPLETED");
+    expect(remoteBranch("gated-approve")).toContain("gated-approve");
+    const all = await events(taskId);
+    expect(all.find((e) => e.type === "approval.decided")?.data).toMatchObject({
+      decision: "approve",
+      by: "dev",
+    });
+    expect(all.filter((e) => e.type === "agent.tool_result").every((e) => e.data.isError === false)).toBe(
+      true,
+    );
+  }, 240_000);
+
+  it("tells the model a denied force push was not approved, and the run goes on", async () => {
+    const command = "git push --force origin HEAD:refs/heads/gated-deny";
+    const taskId = await submit("gate-deny", [
+      callTools({ name: "Bash", input: { command } }),
+      callTools({ name: "Write", input: { file_path: "after.txt", content: "went on\n" } }),
+      say("Went on without it."),
+    ]);
+    const approval = await pendingApproval(taskId);
+    const no = await api.call("POST", `/v1/tasks/${taskId}/approvals/${approval.approvalId}`, {
+      decision: "deny",
+      comment: "never on main",
+    });
+    expect(no.status).toBe(200);
+    const task = await done(taskId);
+    expect(task.status).toBe("COMPLETED");
+    expect(remoteBranch("gated-deny")).toBe("");
+    expect(git(join(gitBase, "acme/api.git"), "show", `conveyor/${taskId}:after.txt`)).toBe("went on");
+    const results = (await events(taskId)).filter((e) => e.type === "agent.tool_result");
+    expect(results[0]?.data).toMatchObject({
+      isError: true,
+      output: expect.stringContaining("Not approved"),
+    });
+    const told = JSON.stringify(requestsOf("gate-deny")[1]?.body.messages);
+    expect(told).toContain("Not approved");
+    expect(told).toContain("never on main");
+  }, 240_000);
+
+  it("never pauses in mode auto, but records the gate as approved by policy", async () => {
+    const command = "git push --force origin HEAD:refs/heads/gated-auto";
+    const taskId = await submit(
+      "gate-auto",
+      [callTools({ name: "Bash", input: { command } }), say("Pushed.")],
+      {
+        approvals: { mode: "auto" },
+      },
+    );
+    const task = await done(taskId);
+    expect(task.status).toBe("COMPLETED");
+    expect(remoteBranch("gated-auto")).toContain("gated-auto");
+    const all = await events(taskId);
+    expect(all.some((e) => e.type === "task.status" && e.data.to === "AWAITING_APPROVAL")).toBe(false);
+    expect(all.find((e) => e.type === "approval.requested")?.data).toMatchObject({
+      action: "force-push",
+      detail: command,
+    });
+    expect(all.find((e) => e.type === "approval.decided")?.data).toMatchObject({
+      decision: "approve",
+      by: "policy",
+    });
+  }, 240_000);
 });

@@ -2,6 +2,7 @@ import type { Query, SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
 import { AgentCancelled, type AgentContext, AgentFailure } from "../run.ts";
 import type { ClaudeConfig } from "./config.ts";
 import { cliEnv } from "./env.ts";
+import { gateFor } from "./gates.ts";
 import { Inbox } from "./inbox.ts";
 import { failureOf, inputPreview, preview, tokensOf, toolResults, toolUses, turnText } from "./messages.ts";
 import { toolPolicy } from "./policy.ts";
@@ -27,7 +28,7 @@ export async function converse(
   ctx: AgentContext,
   opts: { config: ClaudeConfig; ws: Workspace; prompt: string },
 ): Promise<Conversation> {
-  const { task, progress, signal, nudges, log } = ctx;
+  const { task, progress, signal, nudges, approvals, log } = ctx;
   const input = new Inbox<SDKUserMessage>();
   const say = (text: string) =>
     input.push({ type: "user", message: { role: "user", content: text }, parent_tool_use_id: null });
@@ -49,10 +50,25 @@ export async function converse(
       permissionMode: "default",
       pathToClaudeCodeExecutable: opts.config.executable,
       canUseTool: async (name, toolInput) => {
-        if (signal.aborted) return { behavior: "deny", message: "The task was cancelled.", interrupt: true };
+        const halt = { behavior: "deny" as const, message: "The task was cancelled.", interrupt: true };
+        if (signal.aborted) return halt;
         const decision = toolPolicy(opts.ws.dir, name, toolInput);
-        if (decision.behavior === "deny") log.info("tool denied", { name });
-        return decision;
+        if (decision.behavior === "deny") {
+          log.info("tool denied", { name });
+          return decision;
+        }
+        // A risky use waits for a person (or is let through by the task's settings, on record).
+        const gate = gateFor(name, toolInput, task.approvals?.mode ?? "ask");
+        if (!gate) return decision;
+        try {
+          const answer = await approvals.request(gate);
+          if (answer.decision === "approve") return decision;
+          log.info("tool denied by approval", { name, action: gate.action, by: answer.by });
+          return { behavior: "deny", message: deniedMessage(gate.detail, answer) };
+        } catch (error) {
+          if (error instanceof AgentCancelled) return halt;
+          throw error;
+        }
       },
       stderr: (data) => log.debug("claude stderr", { data: preview(data) }),
     },
@@ -142,4 +158,11 @@ export async function converse(
   if (cancelled || signal.aborted) throw new AgentCancelled();
   if (results === 0) throw new AgentFailure("agent_error", "The agent stopped without finishing its turn");
   return { summary, turns };
+}
+
+/** What the model reads when a gate is denied: what, by whom, and to go on without it. */
+function deniedMessage(detail: string, answer: { by: string; comment?: string }) {
+  const who = answer.by === "timeout" ? "Nobody approved it in time" : `It was denied by ${answer.by}`;
+  const why = answer.comment ? ` (${answer.comment})` : "";
+  return `Not approved: \`${detail}\`. ${who}${why}. Do not retry it; go on without it.`;
 }

@@ -47,13 +47,13 @@ describe("toolPolicy", () => {
     expect(toolPolicy(ws, "TodoWrite", { todos: [] }).behavior).toBe("allow");
   });
 
-  it("denies web tools and unknown tools with a message the model can act on", () => {
-    expect(toolPolicy(ws, "WebFetch", { url: "https://example.com" })).toEqual({
+  it("leaves web tools to the approval gates, and denies unknown tools with a message the model can act on", () => {
+    expect(toolPolicy(ws, "WebFetch", { url: "https://example.com" }).behavior).toBe("allow");
+    expect(toolPolicy(ws, "WebSearch", { query: "x" }).behavior).toBe("allow");
+    expect(toolPolicy(ws, "mcp__evil__run", {})).toEqual({
       behavior: "deny",
-      message: expect.stringContaining("WebFetch is not allowed"),
+      message: expect.stringContaining("mcp__evil__run is not allowed"),
     });
-    expect(toolPolicy(ws, "WebSearch", { query: "x" }).behavior).toBe("deny");
-    expect(toolPolicy(ws, "mcp__evil__run", {}).behavior).toBe("deny");
   });
 
   it("refuses a path that is not a string", () => {

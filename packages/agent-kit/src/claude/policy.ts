@@ -17,7 +17,7 @@ const FILE_TOOLS: Record<string, readonly string[]> = {
   Grep: ["path"],
   LS: ["path"],
 };
-/** Tools that reach the network; approval gates will decide these later. */
+/** Tools that reach the network: allowed here, and gated (rule `network`) by gates.ts. */
 const WEB_TOOLS = new Set(["WebFetch", "WebSearch"]);
 /** Tools that only shape the conversation or the plan. */
 const HARMLESS = new Set(["TodoWrite", "Task", "Agent", "ExitPlanMode", "ToolSearch"]);
@@ -25,20 +25,16 @@ const HARMLESS = new Set(["TodoWrite", "Task", "Agent", "ExitPlanMode", "ToolSea
 /**
  * What the agent may do, decided before every tool call (the SDK's `canUseTool`):
  * file tools only inside the workspace (`..` and symlinks resolved), Bash (its cwd is
- * the workspace), the conversation's own tools; web tools and anything unknown are
- * denied with a message the model reads, and the run goes on.
+ * the workspace), web tools, the conversation's own tools; anything unknown is denied
+ * with a message the model reads, and the run goes on. What it allows may still need a
+ * person's approval first (gates.ts).
  *
  * @example toolPolicy("/scratch/task/repo", "Write", { file_path: "/etc/passwd", content: "" }) // deny
  */
 export function toolPolicy(workspace: string, name: string, input: Record<string, unknown>): ToolDecision {
   const allow = { behavior: "allow" as const, updatedInput: input };
   if (name === "Bash" || name === "BashOutput" || name === "KillShell" || HARMLESS.has(name)) return allow;
-  if (WEB_TOOLS.has(name)) {
-    return {
-      behavior: "deny",
-      message: `${name} is not allowed for this task: work from the repository alone.`,
-    };
-  }
+  if (WEB_TOOLS.has(name)) return allow;
   const fields = FILE_TOOLS[name];
   if (!fields) return { behavior: "deny", message: `${name} is not allowed for this task.` };
   for (const field of fields) {

@@ -12,6 +12,20 @@ describe("AgentOptions", () => {
     });
   });
 
+  it("takes the scripted brain's approval gate: a turn, and a timeout of 30 s to a day", () => {
+    expect(v.safeParse(AgentOptions.Input, { approveAt: 2, approvalTimeoutS: 30 }).success).toBe(true);
+    for (const [key, value] of [
+      ["approveAt", 0],
+      ["approvalTimeoutS", 29],
+      ["approvalTimeoutS", 86_401],
+      ["approvalTimeoutS", 60.5],
+    ] as const) {
+      const refused = v.safeParse(AgentOptions.Input, { [key]: value });
+      expect(refused.success, `${key}=${value}`).toBe(false);
+      expect(refused.issues?.[0]?.path?.map((p) => p.key)).toEqual([key]);
+    }
+  });
+
   it("checks options against the scripted brain when the task names none", () => {
     expect(v.safeParse(AgentOptions.Input, { turns: 3 }).success).toBe(true);
     const refused = v.safeParse(AgentOptions.Input, { model: "opus" });

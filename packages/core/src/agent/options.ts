@@ -53,6 +53,10 @@ export namespace AgentOptions {
     ignoreCancel: v.optional(flag, false),
     /** Play an agent that never reads its inbox (its nudges expire with the task). */
     ignoreNudges: v.optional(flag, false),
+    /** Ask for approval (action `scripted`) at this turn, before its tool call. */
+    approveAt: v.optional(wholeNumber(1)),
+    /** How long that gate waits for a person, in seconds (default: the task's `approvals.timeoutS`). */
+    approvalTimeoutS: v.optional(wholeNumberUpTo(30, 86_400)),
   });
   export type Scripted = v.InferOutput<typeof Scripted>;
 

@@ -33,8 +33,18 @@ export const eventData = {
   "nudge.acknowledged": nudgeData,
   "nudge.expired": nudgeData,
   "cancel.requested": v.object({ by: v.optional(v.string()) }),
-  "approval.requested": v.record(v.string(), v.unknown()),
-  "approval.decided": v.record(v.string(), v.unknown()),
+  "approval.requested": v.object({
+    approvalId: v.string(),
+    action: v.string(),
+    detail: v.string(),
+    expiresAt: v.string(),
+  }),
+  "approval.decided": v.object({
+    approvalId: v.string(),
+    decision: v.picklist(["approve", "deny"]),
+    by: v.string(),
+    comment: v.optional(v.string()),
+  }),
 } as const;
 
 export type EventType = keyof typeof eventData;

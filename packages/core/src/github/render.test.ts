@@ -148,7 +148,7 @@ function hostileEvents(text: string) {
     ev("agent.milestone", { name: text, detail: text, url: text }),
     ev("agent.milestone", { name: "ok", detail: text, url: "https://example.com/ok" }),
     ev("nudge.received", { nudgeId: "n1", message: text }),
-    ev("approval.requested", { summary: text }),
+    ev("approval.requested", { approvalId: "a1", action: text, detail: text, expiresAt: text }),
     ev("agent.turn", { turn: 3, text }),
   ];
 }
@@ -180,6 +180,22 @@ describe("StatusComment.render", () => {
     expect(text).toContain("Pull request opened https://github.com/acme/api/pull/1234");
     expect(body).toContain(`conveyor nudge ${taskId}`);
     expect(body).toContain(`conveyor cancel ${taskId}`);
+  });
+
+  it("asks a pending approval's question with the exact commands to answer it, until it is decided", () => {
+    const approvalId = "01JBQ7ZK3M4N5P6Q7R8S9T0AAA";
+    const asked = ev("approval.requested", {
+      approvalId,
+      action: "force-push",
+      detail: "git push --force origin main",
+      expiresAt: "2026-01-01T00:05:00.000Z",
+    });
+    const waiting = render(task({ status: "AWAITING_APPROVAL" }), [asked]);
+    expect(waiting).toContain("git push \\-\\-force origin main");
+    expect(waiting).toContain(`\`conveyor approve ${taskId} ${approvalId}\``);
+    expect(waiting).toContain(`\`conveyor deny ${taskId} ${approvalId}\``);
+    const decided = ev("approval.decided", { approvalId, decision: "approve", by: "dev" });
+    expect(render(task(), [asked, decided])).not.toContain("conveyor approve");
   });
 
   it("shows the terminal state and the result's PR link, without steering hints or a current step", () => {

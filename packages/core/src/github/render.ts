@@ -28,7 +28,7 @@ export interface StatusView {
   maxBudgetUsd: number;
   milestones: { name: string; detail?: string; url?: string }[];
   nudges: { nudgeId: string; message?: string }[];
-  approval?: string;
+  approval?: { approvalId: string; action: string; detail: string; expiresAt: string };
   prUrl?: string;
   summary?: string;
   error?: { code: string; message: string };
@@ -43,8 +43,6 @@ function dataOf<T extends EventType>(
   const parsed = v.safeParse(eventData[type], event.data);
   return parsed.success ? parsed.output : undefined;
 }
-
-const text = (value: unknown) => (typeof value === "string" && value.trim() ? value : undefined);
 
 /** What the comment shows that lives outside the task item and its events. */
 export interface StatusExtras {
@@ -66,7 +64,7 @@ export function view(
   const nudges = new Map<string, { nudgeId: string; message?: string }>();
   let step: string | undefined;
   let reason: string | undefined;
-  let approval: string | undefined;
+  let approval: StatusView["approval"];
   for (const event of events) {
     const status = dataOf(event, "task.status");
     if (status && status.to === task.status) reason = status.reason;
@@ -86,15 +84,9 @@ export function view(
     const done = dataOf(event, "nudge.acknowledged") ?? dataOf(event, "nudge.expired");
     if (done) nudges.delete(done.nudgeId);
     const asked = dataOf(event, "approval.requested");
-    if (asked) {
-      approval =
-        text(asked.summary) ??
-        text(asked.message) ??
-        text(asked.description) ??
-        text(asked.name) ??
-        "approval";
-    }
-    if (dataOf(event, "approval.decided")) approval = undefined;
+    if (asked) approval = asked;
+    const decided = dataOf(event, "approval.decided");
+    if (decided && decided.approvalId === approval?.approvalId) approval = undefined;
   }
   // The PR the agent opened: its result, else the latest milestone that links to a pull request.
   const prUrl =
@@ -162,7 +154,21 @@ export function markdown(view: StatusView): string {
     quote(view.description, { maxLines: 6, maxChars: 600 }),
   ];
   const sections: string[][] = [];
-  if (view.approval) sections.push([`**Approval requested:** ${inline(view.approval, 500)}`]);
+  if (view.approval) {
+    // The ids are ULIDs (checked before they reach a code span); everything else is escaped text.
+    const ids = [id, view.approval.approvalId].every((x) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(x));
+    sections.push([
+      `**Approval requested** (${inline(view.approval.action, 40)}): ${inline(view.approval.detail, 500)}`,
+      "",
+      `Waiting until ${inline(view.approval.expiresAt, 40)}; unanswered, it is denied.`,
+      ...(ids
+        ? [
+            "",
+            `Answer with \`conveyor approve ${id} ${view.approval.approvalId}\` or \`conveyor deny ${id} ${view.approval.approvalId}\`.`,
+          ]
+        : []),
+    ]);
+  }
   if (view.error) {
     // No code span: inside one, the escapes that keep it inert would show as written.
     sections.push([`**Error** (${inline(view.error.code, 60)}): ${inline(view.error.message, 1_000)}`]);

@@ -1,4 +1,5 @@
 import { Actor } from "../actor.ts";
+import { Approval } from "../approval/index.ts";
 import type { Core } from "../core.ts";
 import { ConflictError } from "../error.ts";
 import { logger } from "../log.ts";
@@ -133,6 +134,26 @@ export namespace Reconciler {
           const task = await Task.get(core, taskId);
           if (!task || Task.isTerminal(task.status)) {
             await attempt("nudges_expired", async () => (await Nudge.expireAll(core, taskId)) > 0);
+          }
+        }
+      }
+
+      // Approvals past their deadline (their agent gone or slow) are denied `by: "timeout"`; those
+      // of ended tasks are settled. A task waiting on one is not stale: its agent heartbeats meanwhile.
+      for await (const page of Approval.allPending(core)) {
+        for (const approval of page) {
+          count("checked", "approvals");
+          const task = await Task.get(core, approval.taskId);
+          if (!task || Task.isTerminal(task.status)) {
+            await attempt(
+              "approvals_settled",
+              async () => (await Approval.settleAll(core, approval.taskId)) > 0,
+            );
+          } else if (now >= approval.deadline) {
+            await attempt(
+              "approvals_expired",
+              async () => (await Approval.expire(core, approval)) !== undefined,
+            );
           }
         }
       }

@@ -4,7 +4,11 @@
  */
 
 /** What the control plane sends to an agent session. */
-export type RuntimePayload = { kind: "start" | "nudge" | "cancel"; taskId: string; [key: string]: unknown };
+export type RuntimePayload = {
+  kind: "start" | "nudge" | "cancel" | "approval";
+  taskId: string;
+  [key: string]: unknown;
+};
 
 /** The agent runtime port: AgentCore in AWS, the emulator locally (same client, other endpoint). */
 export interface AgentRuntime {

@@ -1,6 +1,7 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
+import { DEFAULT_SETTINGS } from "../approval/rules.ts";
 import type { Core } from "../core.ts";
 import { isConditionFailed, pages } from "../dynamo.ts";
 import { VisibleError } from "../error.ts";
@@ -72,6 +73,8 @@ export namespace Task {
       issueNumber: task.issueNumber,
       description: task.description,
       options: task.options,
+      // Always served: the default when none was stored (tasks from before approvals existed).
+      approvals: task.approvals ?? DEFAULT_SETTINGS,
       maxTurns: task.maxTurns,
       maxBudgetUsd: task.maxBudgetUsd,
       source: task.source,

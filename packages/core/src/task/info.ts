@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
+import { ApprovalSettings } from "../approval/rules.ts";
 import type { Core } from "../core.ts";
 import { notFound } from "../error.ts";
 import { logger } from "../log.ts";
@@ -27,6 +28,8 @@ export const Info = v.object({
   maxTurns: v.number(),
   maxBudgetUsd: v.number(),
   options: v.optional(v.record(v.string(), OptionValue), {}),
+  /** What the agent may do without asking; absent (stored before approvals existed) reads as the default. */
+  approvals: v.optional(ApprovalSettings),
   source: v.picklist(["api", "cli", "webhook", "github"]),
   runtimeSessionId: v.string(),
   heartbeatAt: v.optional(v.number()),

@@ -3,6 +3,7 @@ import { createWriteTransaction } from "electrodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import { AgentOptions } from "../agent/options.ts";
+import { ApprovalSettings, DEFAULT_SETTINGS } from "../approval/rules.ts";
 import type { Core } from "../core.ts";
 import { commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, VisibleError } from "../error.ts";
@@ -28,6 +29,8 @@ export const SubmitInput = v.strictObject({
   maxTurns: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)), 100),
   maxBudgetUsd: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(100)), 10),
   options: v.optional(AgentOptions.Input, {}),
+  /** What the agent may do without asking (default: ask before risky actions, 300 s to answer). */
+  approvals: v.optional(ApprovalSettings, DEFAULT_SETTINGS),
 });
 export type SubmitInput = v.InferInput<typeof SubmitInput>;
 
@@ -95,6 +98,7 @@ export async function submit(
       maxTurns: input.maxTurns,
       maxBudgetUsd: input.maxBudgetUsd,
       options: input.options,
+      approvals: input.approvals,
       source: opts.source ?? "api",
       runtimeSessionId: sessionIdFor(taskId),
       turns: 0,

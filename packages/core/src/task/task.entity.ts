@@ -25,6 +25,7 @@ export const TaskEntity = (client: DynamoDBDocumentClient, table: string) =>
         maxTurns: { type: "number", required: true },
         maxBudgetUsd: { type: "number", required: true },
         options: { type: "any" },
+        approvals: { type: "any" },
         source: { type: "string", required: true },
         runtimeSessionId: { type: "string", required: true },
         heartbeatAt: { type: "number" },

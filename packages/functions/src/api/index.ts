@@ -3,6 +3,7 @@ import { handle } from "hono/aws-lambda";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { PatternRouter } from "hono/router/pattern-router";
+import { ApprovalApi } from "./approval.ts";
 import { type ErrorBody, errorResponse, httpError } from "./error.ts";
 import { requireUser, TaskApi } from "./task.ts";
 
@@ -42,7 +43,8 @@ export const app = new Hono()
     }),
   )
   .use("/v1/*", requireUser)
-  .route("/v1/tasks", TaskApi);
+  .route("/v1/tasks", TaskApi)
+  .route("/v1/approvals", ApprovalApi);
 
 app.onError(errorResponse);
 app.notFound((c) =>

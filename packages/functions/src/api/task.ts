@@ -1,4 +1,5 @@
 import { Actor } from "@conveyor/core/actor";
+import { Approval } from "@conveyor/core/approval";
 import { Auth } from "@conveyor/core/auth";
 import { TaskEvent } from "@conveyor/core/event";
 import { Nudge } from "@conveyor/core/nudge";
@@ -39,6 +40,19 @@ export const TaskApi = new Hono()
   .post("/:id/cancel", async (c) => {
     const task = await Task.cancel(useCore(), c.req.param("id"));
     return c.json({ task: await present(task) }, 202);
+  })
+  .get("/:id/approvals", async (c) => {
+    const approvals = await Approval.fromTask(useCore(), c.req.param("id"));
+    return c.json({ approvals: approvals.map(Approval.present) }, 200);
+  })
+  .post("/:id/approvals/:approvalId", validate("json", Approval.DecideInput), async (c) => {
+    const approval = await Approval.decide(
+      useCore(),
+      c.req.param("id"),
+      c.req.param("approvalId"),
+      c.req.valid("json"),
+    );
+    return c.json({ approval: Approval.present(approval) }, 200);
   });
 
 /** Resolves the bearer token to a user and runs the rest of the request as them. */

@@ -53,7 +53,7 @@ describe("validate", () => {
       [
         "an unknown key, listing the allowed ones",
         { ...ok, admin: true },
-        "admin: not a known field (allowed: repo, description, prNumber, issueNumber, maxTurns, maxBudgetUsd, options)",
+        "admin: not a known field (allowed: repo, description, prNumber, issueNumber, maxTurns, maxBudgetUsd, options, approvals)",
       ],
       ["maxTurns out of range", { ...ok, maxTurns: 501 }, "maxTurns: must be a whole number from 1 to 500"],
       ["maxTurns as text", { ...ok, maxTurns: "abc" }, "maxTurns: must be a whole number from 1 to 500"],
@@ -111,7 +111,7 @@ describe("validate", () => {
       [{ ignoreCancel: "yes" }, "options.ignoreCancel: must be true or false"],
       [
         { model: "opus" },
-        "options.model: not an option of the scripted brain (allowed: brain, turns, stepMs, failAtTurn, crashAtTurn, ignoreCancel, ignoreNudges)",
+        "options.model: not an option of the scripted brain (allowed: brain, turns, stepMs, failAtTurn, crashAtTurn, ignoreCancel, ignoreNudges, approveAt, approvalTimeoutS)",
       ],
       [
         { brain: "claude", turns: 3 },

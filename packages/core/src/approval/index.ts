@@ -1,0 +1,331 @@
+import { createWriteTransaction } from "electrodb";
+import * as v from "valibot";
+import { Actor } from "../actor.ts";
+import type { Core } from "../core.ts";
+import { type AfterCommit, commit, TransactionCanceled } from "../dynamo.ts";
+import { ConflictError, notFound } from "../error.ts";
+import { TaskEvent } from "../event/index.ts";
+import { logger } from "../log.ts";
+import { store } from "../store.ts";
+import { Task } from "../task/index.ts";
+import { newId } from "../util/ulid.ts";
+import * as info from "./info.ts";
+import * as list from "./list.ts";
+import { DEFAULT_TIMEOUT_S, TimeoutS } from "./rules.ts";
+
+export { APPROVAL_MODES, type ApprovalMode, ApprovalSettings, asks, RULE_IDS, type RuleId } from "./rules.ts";
+
+/**
+ * Human approval gates (DESIGN §3: RUNNING <-> AWAITING_APPROVAL). The agent asks; the task
+ * moves to AWAITING_APPROVAL with `approval.requested` in one transaction. A person decides
+ * (or the deadline does, always `deny` with `by: "timeout"`); the decision, `approval.decided`
+ * and the move back to RUNNING are one transaction, and the agent is pushed once it commits.
+ * An approval is decided exactly once: the transaction's condition is `status = pending`.
+ */
+export namespace Approval {
+  export const Info = info.Info;
+  export type Info = info.Info;
+  export type Decision = { decision: "approve" | "deny"; by: string; comment?: string };
+
+  /** What the agent asks (`detail` is the exact command, or the tool and its target). */
+  export const RequestInput = v.object({
+    action: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+    // A long command is kept whole up to a bound no item nears DynamoDB's limit with.
+    detail: v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.transform((text) => (text.length > 4_000 ? `${text.slice(0, 4_000)}…` : text)),
+    ),
+    timeoutS: v.optional(TimeoutS),
+  });
+  export type RequestInput = v.InferInput<typeof RequestInput>;
+
+  /** The body of `POST /v1/tasks/{id}/approvals/{approvalId}`. */
+  export const DecideInput = v.strictObject({
+    decision: v.picklist(["approve", "deny"], 'must be "approve" or "deny"'),
+    comment: v.optional(v.pipe(v.string(), v.maxLength(2000, "must be at most 2000 characters"))),
+  });
+
+  /** The wire shape (APPROVALS.md): ISO times, `deadline` served as `expiresAt`. */
+  export const present = info.present;
+
+  /** One approval by its task and id, read consistently (system use). */
+  export async function get(core: Core, taskId: string, approvalId: string): Promise<Info | undefined> {
+    const result = await store(core).approval.get({ taskId, approvalId }).go({ consistent: true });
+    return result.data ? info.serialize(result.data) : undefined;
+  }
+
+  /**
+   * The agent asks: a pending approval, `approval.requested` and RUNNING -> AWAITING_APPROVAL
+   * (with its `task.status`), in one transaction that also requires no cancel was requested.
+   * A task that is not RUNNING, or whose cancel was requested, is a ConflictError.
+   */
+  export async function request(core: Core, taskId: string, raw: RequestInput): Promise<Info> {
+    const input = v.parse(RequestInput, raw);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const task = await Task.get(core, taskId);
+      if (!task) throw notFound("task", taskId);
+      if (task.status !== "RUNNING" || task.cancelRequestedAt) {
+        throw new ConflictError(
+          "task.not_running",
+          task.cancelRequestedAt ? "The task's cancel was requested" : `Task is ${task.status}`,
+          {
+            reason: task.cancelRequestedAt ? "task.cancel_requested" : "task.not_running",
+            status: task.status,
+          },
+        );
+      }
+      const now = core.now();
+      const timeoutS = input.timeoutS ?? task.approvals?.timeoutS ?? DEFAULT_TIMEOUT_S;
+      const approval: Info = {
+        approvalId: newId(now),
+        taskId,
+        tenantId: task.tenantId,
+        userId: task.userId,
+        action: input.action,
+        detail: input.detail,
+        status: "pending",
+        createdAt: now,
+        deadline: now + timeoutS * 1000,
+      };
+      const asked = TaskEvent.build(core, taskId, "approval.requested", {
+        approvalId: approval.approvalId,
+        action: approval.action,
+        detail: approval.detail,
+        expiresAt: new Date(approval.deadline).toISOString(),
+      });
+      const moved = TaskEvent.build(core, taskId, "task.status", {
+        from: "RUNNING",
+        to: "AWAITING_APPROVAL",
+        reason: "approval_requested",
+      });
+      try {
+        await commit(
+          createWriteTransaction(entities(core), ({ approval: a, task: t, event: e }) => [
+            a.create(approval).commit(),
+            e.put(asked).commit(),
+            // RUNNING -> AWAITING_APPROVAL as the lifecycle writes a transition, on (status, version).
+            t
+              .patch({ taskId })
+              .set({ status: "AWAITING_APPROVAL", version: task.version + 1, updatedAt: now })
+              .add({ rev: 1 })
+              .composite({ tenantId: task.tenantId, userId: task.userId })
+              .where(
+                (attr, op) =>
+                  `${op.eq(attr.status, "RUNNING")} AND ${op.eq(attr.version, task.version)} AND ${op.notExists(attr.cancelRequestedAt)}`,
+              )
+              .commit(),
+            e.put(moved).commit(),
+          ]),
+        );
+        return approval;
+      } catch (error) {
+        if (error instanceof TransactionCanceled && error.failed(2)) continue; // the task moved: look again
+        throw error;
+      }
+    }
+    throw new ConflictError("task.busy", "The task keeps changing; ask again");
+  }
+
+  /**
+   * A gate the task's settings let through (mode `auto`, or a rule in `allow`): recorded as
+   * asked and approved `by: "policy"` at once, without pausing the task.
+   */
+  export async function record(core: Core, taskId: string, raw: RequestInput): Promise<Info> {
+    const input = v.parse(RequestInput, raw);
+    const task = await Task.get(core, taskId);
+    if (!task) throw notFound("task", taskId);
+    const now = core.now();
+    const approval: Info = {
+      approvalId: newId(now),
+      taskId,
+      tenantId: task.tenantId,
+      userId: task.userId,
+      action: input.action,
+      detail: input.detail,
+      status: "approved",
+      createdAt: now,
+      deadline: now,
+      decision: "approve",
+      by: "policy",
+      decidedAt: now,
+    };
+    const events = [
+      TaskEvent.build(core, taskId, "approval.requested", {
+        approvalId: approval.approvalId,
+        action: approval.action,
+        detail: approval.detail,
+        expiresAt: new Date(now).toISOString(),
+      }),
+      TaskEvent.build(core, taskId, "approval.decided", {
+        approvalId: approval.approvalId,
+        decision: "approve",
+        by: "policy",
+      }),
+    ];
+    await commit(
+      createWriteTransaction(entities(core), ({ approval: a, event: e }) => [
+        a.create(approval).commit(),
+        ...events.map((event) => e.put(event).commit()),
+      ]),
+    );
+    return approval;
+  }
+
+  /**
+   * A person decides on their task's approval. Decided before (by anyone, or the deadline):
+   * 409 with the first decision. Past its deadline, or its task ended: it is denied
+   * `by: "timeout"` (or `"cancelled"`) and the answer is 409 `approval.expired`.
+   */
+  export async function decide(core: Core, taskId: string, approvalId: string, raw: unknown): Promise<Info> {
+    const input = v.parse(DecideInput, raw);
+    const actor = Actor.user();
+    const task = await Task.fromId(core, taskId);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const approval = await get(core, taskId, approvalId);
+      if (!approval) throw notFound("approval", approvalId);
+      if (approval.status !== "pending") throw decidedAlready(approval);
+      const status = (await Task.get(core, taskId))?.status ?? task.status;
+      const late = core.now() >= approval.deadline || Task.isTerminal(status);
+      const decision: Decision = late
+        ? expiredDecision(status)
+        : { decision: input.decision, by: actor.userId, comment: input.comment };
+      const settled = await settle(core, approval, decision);
+      if (!settled) continue; // someone decided first: answer with theirs
+      if (late) throw decidedAlready(settled);
+      return settled;
+    }
+    throw new ConflictError("approval.busy", "The approval keeps changing; retry");
+  }
+
+  /** Denies a pending approval `by: "timeout"` once its deadline has passed (agent, reconciler). Idempotent. */
+  export async function expire(core: Core, approval: Info): Promise<Info | undefined> {
+    if (approval.status !== "pending" || core.now() < approval.deadline) return undefined;
+    return settle(core, approval, { decision: "deny", by: "timeout" });
+  }
+
+  /** Settles whatever is still pending once the task has ended (denied, never left pending). Idempotent. */
+  export async function settleAll(core: Core, taskId: string): Promise<number> {
+    const task = await Task.get(core, taskId);
+    let settled = 0;
+    for (const approval of await list.pendingOf(core, taskId)) {
+      if (await settle(core, approval, expiredDecision(task?.status ?? "FAILED"))) settled++;
+    }
+    return settled;
+  }
+
+  /** The acting user's task's approvals, oldest first. Someone else's task is NOT_FOUND. */
+  export async function fromTask(core: Core, taskId: string): Promise<Info[]> {
+    await Task.fromId(core, taskId);
+    return list.ofTask(core, taskId);
+  }
+
+  /** A task's pending approvals (system use; at most one while it waits). */
+  export const pending = list.pendingOf;
+
+  export const ListInput = list.ListInput;
+  /** The acting user's approvals across their tasks, newest first, paged by an opaque cursor. */
+  export const fromUser = list.fromUser;
+  /** Every pending approval, by page (the reconciler's look at deadlines). */
+  export const allPending = list.allPending;
+
+  /**
+   * Pending -> decided with `approval.decided`; a task waiting on it goes back to RUNNING (with
+   * its `task.status`) in the same transaction, and the agent is pushed once that commits.
+   * Undefined when it was decided first by someone else.
+   */
+  async function settle(core: Core, approval: Info, decision: Decision): Promise<Info | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const task = await Task.get(core, approval.taskId);
+      const waiting = task?.status === "AWAITING_APPROVAL";
+      const now = core.now();
+      const decided = TaskEvent.build(core, approval.taskId, "approval.decided", {
+        approvalId: approval.approvalId,
+        ...decision,
+      });
+      const resumed = TaskEvent.build(core, approval.taskId, "task.status", {
+        from: "AWAITING_APPROVAL",
+        to: "RUNNING",
+        reason: "approval_decided",
+      });
+      const after: AfterCommit[] = waiting && task ? [() => push(core, task, approval.approvalId)] : [];
+      try {
+        await commit(
+          createWriteTransaction(entities(core), ({ approval: a, task: t, event: e }) => [
+            a
+              .patch({ taskId: approval.taskId, approvalId: approval.approvalId })
+              .set({
+                status: decision.decision === "approve" ? "approved" : "denied",
+                decision: decision.decision,
+                by: decision.by,
+                decidedAt: now,
+                ...(decision.comment ? { comment: decision.comment } : {}),
+              })
+              .composite({ tenantId: approval.tenantId, userId: approval.userId })
+              .where((attr, op) => op.eq(attr.status, "pending"))
+              .commit(),
+            e.put(decided).commit(),
+            ...(waiting && task
+              ? [
+                  t
+                    .patch({ taskId: task.taskId })
+                    .set({ status: "RUNNING", version: task.version + 1, updatedAt: now })
+                    .add({ rev: 1 })
+                    .composite({ tenantId: task.tenantId, userId: task.userId })
+                    .where(
+                      (attr, op) =>
+                        `${op.eq(attr.status, "AWAITING_APPROVAL")} AND ${op.eq(attr.version, task.version)}`,
+                    )
+                    .commit(),
+                  e.put(resumed).commit(),
+                ]
+              : []),
+          ]),
+          after,
+        );
+      } catch (error) {
+        if (error instanceof TransactionCanceled && error.failed(0)) return undefined;
+        if (error instanceof TransactionCanceled && error.failed(2)) continue; // the task moved: look again
+        throw error;
+      }
+      return (await get(core, approval.taskId, approval.approvalId))!;
+    }
+    throw new ConflictError("approval.busy", "The task keeps changing; retry");
+  }
+
+  /** Wakes the waiting agent. A lost push costs at most one heartbeat: the agent re-reads then. */
+  async function push(core: Core, task: Task.Info, approvalId: string) {
+    await core.runtime
+      .invoke(task.runtimeSessionId, { kind: "approval", taskId: task.taskId, approvalId })
+      .catch((error) =>
+        logger.warn("approval push failed; the agent's heartbeat will see the decision", {
+          taskId: task.taskId,
+          error: String(error),
+        }),
+      );
+  }
+
+  export const serialize = info.serialize;
+}
+
+const entities = (core: Core) => ({
+  approval: store(core).approval,
+  task: store(core).task,
+  event: store(core).event,
+});
+
+/** How an approval nobody answered in time is settled: denied, never approved. */
+function expiredDecision(status: string): Approval.Decision {
+  return { decision: "deny", by: status === "CANCELLED" ? "cancelled" : "timeout" };
+}
+
+function decidedAlready(approval: Approval.Info) {
+  const expired = approval.by === "timeout" || approval.by === "cancelled";
+  return new ConflictError(
+    expired ? "approval.expired" : "approval.decided",
+    expired
+      ? `Approval ${approval.approvalId} expired (denied by ${approval.by})`
+      : `Approval ${approval.approvalId} was already decided: ${approval.decision} by ${approval.by}`,
+    { approval: Approval.present(approval) },
+  );
+}
