@@ -1,3 +1,4 @@
+import * as Rules from "@conveyor/core/approval/rules";
 import * as v from "valibot";
 
 /**
@@ -6,27 +7,16 @@ import * as v from "valibot";
  * are checked here, at the edge, with these schemas.
  */
 
-/** How a task's risky actions are gated: `ask` before risky ones, `all` before any, `auto` never. */
-export const APPROVAL_MODES = ["ask", "auto", "all"] as const;
-export type ApprovalMode = (typeof APPROVAL_MODES)[number];
-
-/** Rule ids `--allow` may name (the server refuses others too). */
-export const APPROVAL_RULES = [
-  "force-push",
-  "delete-branch",
-  "rm-recursive",
-  "network",
-  "ci-config",
-  "tool",
-] as const;
-
-/** Seconds an approval waits for an answer before it is denied by timeout. */
-export const APPROVAL_TIMEOUT_S = { min: 30, max: 86_400 } as const;
+/** Modes, rule ids and timeout bounds are core's (`@conveyor/core/approval/rules`), shared with the server. */
+export const APPROVAL_MODES = Rules.APPROVAL_MODES;
+export type ApprovalMode = Rules.ApprovalMode;
+export const APPROVAL_RULES = Rules.RULE_IDS;
+export const APPROVAL_TIMEOUT_S = { min: Rules.MIN_TIMEOUT_S, max: Rules.MAX_TIMEOUT_S } as const;
 
 /** The submit body's `approvals` field. */
 export interface ApprovalsSetting {
   mode: ApprovalMode;
-  allow?: string[];
+  allow?: Rules.RuleId[];
   timeoutS?: number;
 }
 

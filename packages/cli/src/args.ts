@@ -337,16 +337,20 @@ function decision(
  * `--approval-timeout S` as the submit body's `approvals`; absent when none is given,
  * so the server's default (ask) applies.
  */
+const isRule = (rule: string): rule is (typeof APPROVAL_RULES)[number] =>
+  (APPROVAL_RULES as readonly string[]).includes(rule);
+
 function approvals(values: Values): ApprovalsSetting | undefined {
   const mode = values.approvals;
-  const allow = (values.allow ?? []).flatMap((rule) => rule.split(",")).map((rule) => rule.trim());
+  const named = (values.allow ?? []).flatMap((rule) => rule.split(",")).map((rule) => rule.trim());
   const timeout = values["approval-timeout"];
-  if (mode === undefined && allow.length === 0 && timeout === undefined) return undefined;
+  if (mode === undefined && named.length === 0 && timeout === undefined) return undefined;
   if (mode !== undefined && !(APPROVAL_MODES as readonly string[]).includes(mode)) {
     throw new UsageError(`--approvals is ask, auto or all, got "${mode}"${didYouMean(mode, APPROVAL_MODES)}`);
   }
-  for (const rule of allow) {
-    if ((APPROVAL_RULES as readonly string[]).includes(rule)) continue;
+  const allow = named.filter(isRule);
+  for (const rule of named) {
+    if (isRule(rule)) continue;
     throw new UsageError(
       `--allow takes a rule id (${APPROVAL_RULES.join(", ")}), got "${rule}"${didYouMean(rule, APPROVAL_RULES)}`,
     );

@@ -47,6 +47,7 @@ export class FakeApi {
       issueNumber: undefined,
       description: "Fix the flaky test",
       options: {},
+      approvals: { mode: "ask", timeoutS: 300 },
       maxTurns: 100,
       maxBudgetUsd: 10,
       source: "cli",

@@ -233,9 +233,13 @@ describe("formatTask", () => {
   });
 
   it("shows the task's approval setting when the API serves one", () => {
-    const gated = { ...task(), approvals: { mode: "all", allow: ["network"], timeoutS: 600 } };
+    const gated = {
+      ...task(),
+      approvals: { mode: "all" as const, allow: ["network" as const], timeoutS: 600 },
+    };
 
     expect(formatTask(gated, plain)).toContain("approval all, allow network, 600s to answer");
+    // The default (ask, 300 s) is not worth a line.
     expect(formatTask(task(), plain)).not.toContain("approval");
   });
 });

@@ -1,4 +1,5 @@
 import { styleText } from "node:util";
+import { DEFAULT_TIMEOUT_S } from "@conveyor/core/approval/rules";
 import type { EventData, EventType } from "@conveyor/core/event";
 import * as v from "valibot";
 import {
@@ -167,11 +168,16 @@ export function formatTask(task: TaskWire, paint: Paint): string {
   return [paint("bold", task.taskId), ...body].join("\n");
 }
 
-/** The task's approval setting, when the API serves one: "ask, allow force-push, 300s to answer". */
+/**
+ * The task's approval setting when it is not the default (ask, 300 s), so the usual task's
+ * status stays short: "all, allow force-push, 600s to answer".
+ */
 function gates(task: TaskWire): string | undefined {
   const parsed = v.safeParse(ApprovalsShown, (task as { approvals?: unknown }).approvals);
   if (!parsed.success) return undefined;
   const { mode, allow, timeoutS } = parsed.output;
+  if (mode === "ask" && !allow?.length && (timeoutS ?? DEFAULT_TIMEOUT_S) === DEFAULT_TIMEOUT_S)
+    return undefined;
   return [mode, allow?.length && `allow ${allow.join(", ")}`, timeoutS && `${timeoutS}s to answer`]
     .filter(Boolean)
     .join(", ");
