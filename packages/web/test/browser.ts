@@ -1,3 +1,6 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// Functions passed to page.evaluate run in the page: they see the DOM.
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 
