@@ -179,6 +179,12 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
       .poll(() => page.locator('[data-type="agent.turn"]').last().textContent(), { timeout: 30_000 })
       .toContain('acting on nudge: "also update the README"');
 
+    if (SCREENSHOTS) {
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.locator('[data-type="agent.tool_call"]').last().click();
+      await page.screenshot({ path: join(SCREENSHOTS, "task.png") });
+    }
+
     // Cancel asks for a second press, then the task ends CANCELLED and the stream with it.
     await page.getByRole("button", { name: "Cancel task" }).click();
     await page.getByRole("button", { name: "Confirm cancel" }).click();
@@ -194,12 +200,6 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     const ids = await timelineIds(page);
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(expected);
-    if (SCREENSHOTS) {
-      mkdirSync(SCREENSHOTS, { recursive: true });
-      await page.locator(".viewport").evaluate((v) => {
-        v.scrollTop = 0;
-      });
-    }
   });
 
   it("shows the API's validation messages beside the fields, then submits and opens the task", async () => {
@@ -230,7 +230,6 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
       /^https:\/\/github\.com\/acme\/api\/pull\//,
     );
     await page.locator('[data-type="agent.milestone"]').first().waitFor();
-    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "task.png") });
   });
 
   it("says a task does not exist, for an unknown id and for another user's task", async () => {
