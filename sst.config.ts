@@ -25,9 +25,11 @@ export default $config({
     await import("./infra/cron");
     await import("./infra/streams");
     const alarms = await import("./infra/alarms");
+    const web = await import("./infra/web");
     return {
       api: api.api.url,
       ws: realtime.realtime.url,
+      web: web.web.url,
       alarms: alarms.alarmTopic.arn,
       ...(agent.AGENT_IMAGE ? { agentRuntime: agent.agentRuntime.arn } : {}),
     };

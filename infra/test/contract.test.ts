@@ -15,6 +15,7 @@ import {
   checkPublicSurface,
   checkQueues,
   checkTriggers,
+  checkWeb,
   localSources,
   seconds,
 } from "./contract.ts";
@@ -181,11 +182,12 @@ describe("sst.config.ts", () => {
     });
   });
 
-  test("outputs are the API and WebSocket URLs", async () => {
+  test("outputs are the API, WebSocket and dashboard URLs", async () => {
     const rec = await record({ stage: "pr-12" });
     expect(Object.fromEntries(Object.entries(rec.outputs).map(([k, v]) => [k, text(v)]))).toEqual({
       api: "{{Api.url}}",
       ws: "{{Realtime.url}}",
+      web: "{{Web.url}}",
       alarms: "{{Alarms.arn}}",
     });
   });
@@ -336,6 +338,18 @@ describe("sst.config.ts", () => {
     await expect(
       record({ stage: "pr-12", env: { CONVEYOR_AGENT_IMAGE: "docker.io/library/node:22" } }),
     ).rejects.toThrow(/ECR/);
+  });
+
+  test("the dashboard is packages/web's Vite build, with the stage's API and WebSocket URLs and no link", async () => {
+    const rec = await record({ stage: "pr-12" });
+    const site = rec.resources.find((r) => r.type === "sst.aws.StaticSite")!;
+    expect(site.name).toBe("Web");
+    expect(text(site.args.environment.VITE_API_URL)).toBe("{{Api.url}}");
+    expect(text(site.args.environment.VITE_WS_URL)).toBe("{{Realtime.url}}");
+    expect(checkWeb(rec)).toEqual([]);
+    // A link would grant the site's build secrets and tables; the check says so.
+    site.args.link = ["Tasks"];
+    expect(checkWeb(rec)).toContain("Web links resources: a static site must hold no secret");
   });
 
   test("agent/Dockerfile ships the agent bundle for linux/arm64 on port 8080", () => {

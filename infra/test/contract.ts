@@ -27,6 +27,7 @@ const ALLOWED_TYPES = new Set([
   "sst.aws.ApiGatewayV2",
   "sst.aws.ApiGatewayWebSocket",
   "sst.aws.CronV2",
+  "sst.aws.StaticSite",
   "sst.Secret",
   "sst.Linkable",
   "aws.sns.Topic",
@@ -40,6 +41,7 @@ const ALLOWED_TYPES = new Set([
 const PUBLIC = [
   { type: "sst.aws.ApiGatewayV2", name: "Api" },
   { type: "sst.aws.ApiGatewayWebSocket", name: "Realtime" },
+  { type: "sst.aws.StaticSite", name: "Web" },
 ];
 
 /** Everything, in one list (the order of the sections of the contract test). */
@@ -52,6 +54,7 @@ export function checkAll(rec: Recording, usage: Map<HandlerName, Usage>, agent?:
     ...checkTriggers(rec),
     ...checkAlarms(rec),
     ...checkPublicSurface(rec),
+    ...checkWeb(rec),
     ...checkOutputs(rec),
     ...(agent ? checkAgentRuntime(rec, agent) : []),
   ];
@@ -394,6 +397,33 @@ export function checkPublicSurface(rec: Recording): Problems {
       problems.push("the agent runtime has a JWT authorizer: it must take IAM-signed invokes only");
     }
   }
+  return problems;
+}
+
+/**
+ * The dashboard: packages/web built by Vite with the stage's own API and WebSocket URLs baked in,
+ * and nothing else: no link, so no secret or table reaches a public bucket.
+ */
+export function checkWeb(rec: Recording): Problems {
+  const problems: Problems = [];
+  const site = find(rec, "sst.aws.StaticSite", "Web");
+  if (!site) return problems;
+  const api = find(rec, "sst.aws.ApiGatewayV2", "Api");
+  const ws = find(rec, "sst.aws.ApiGatewayWebSocket", "Realtime");
+  if (site.args.path !== "packages/web") problems.push(`Web builds ${site.args.path}, not packages/web`);
+  if (site.args.build?.output !== "dist" || !/\bvite build\b/.test(site.args.build?.command ?? "")) {
+    problems.push(`Web's build is ${JSON.stringify(site.args.build)}, not vite build into dist`);
+  }
+  const env = site.args.environment ?? {};
+  if (text(env.VITE_API_URL) !== text((api?.instance as Loose)?.url))
+    problems.push("Web's VITE_API_URL is not the API's URL");
+  if (text(env.VITE_WS_URL) !== text((ws?.instance as Loose)?.url))
+    problems.push("Web's VITE_WS_URL is not the WebSocket URL");
+  const extra = Object.keys(env).filter((k) => k !== "VITE_API_URL" && k !== "VITE_WS_URL");
+  if (extra.length > 0) problems.push(`Web's build sees more than the two URLs: ${extra.join(", ")}`);
+  if (site.args.link) problems.push("Web links resources: a static site must hold no secret");
+  if (text(rec.outputs.web) !== text((site.instance as Loose).url))
+    problems.push("output web is not the site's URL");
   return problems;
 }
 

@@ -194,6 +194,7 @@ export async function runConfig(opts: RunOptions): Promise<Recording> {
           });
         },
       })),
+      StaticSite: component("sst.aws.StaticSite"),
       CronV2: function CronV2(this: unknown, name: string, args: Loose) {
         if (!new.target) throw new Error("CronV2 must be constructed with new");
         const proxy = new Proxy(

@@ -10,6 +10,8 @@ export type LocalTokens = Record<(typeof LOCAL_USERS)[number], string>;
 export interface LocalState {
   apiUrl: string;
   wsUrl: string;
+  /** The dashboard, when the stack serves it; a task's page is `<webUrl>/tasks/<taskId>`. */
+  webUrl?: string;
   token: string;
   tokens: LocalTokens;
   dynamoEndpoint: string;
@@ -22,6 +24,7 @@ export interface LocalState {
 const RUNNING_FIELDS = [
   "apiUrl",
   "wsUrl",
+  "webUrl",
   "dynamoEndpoint",
   "sqsEndpoint",
   "agentcoreEndpoint",

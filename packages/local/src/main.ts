@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { logger } from "@conveyor/core/log";
+import { ensureWebBuild } from "@conveyor/web/build";
 import { startLocalStack } from "./stack.ts";
 
 // Node 20 is supported here; the SDK's notice about future releases is noise in a dev loop.
@@ -42,6 +43,14 @@ if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)
   process.exit(2);
 }
 
+// The dashboard is built on first start (and when its sources changed): a second or two.
+let distDir: string | undefined;
+try {
+  distDir = await ensureWebBuild();
+} catch (error) {
+  console.error(`The dashboard could not be built, starting without it: ${(error as Error).message}`);
+}
+
 let stack: Awaited<ReturnType<typeof startLocalStack>>;
 try {
   stack = await startLocalStack({
@@ -51,6 +60,7 @@ try {
     brain,
     githubToken: process.env.GITHUB_TOKEN,
     githubApiUrl: process.env.GITHUB_API_URL,
+    web: distDir ? { distDir } : undefined,
     // The emulators' lines go out as the handlers' do: one JSON line each, at their own level.
     log: ({ level, msg, ...rest }) => {
       const at = level === "debug" || level === "warn" || level === "error" ? level : "info";
@@ -66,6 +76,7 @@ const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` :
 console.log(`
 ${bold("Conveyor is running locally")} (ready in ${(stack.bootMs / 1000).toFixed(1)} s)
 
+  Dashboard  ${stack.webUrl ?? "not built (see above)"}
   API        ${stack.apiUrl}
   WebSocket  ${stack.wsUrl}
   DynamoDB   ${stack.dynamoEndpoint}${values.persist ? ` (data in ${values.persist})` : " (in memory)"}
@@ -79,7 +90,15 @@ ${bold("Conveyor is running locally")} (ready in ${(stack.bootMs / 1000).toFixed
   Agents     ${brain === "claude" ? "claude (a real coding agent; --brain scripted for the scripted one)" : "scripted (--brain claude for a real coding agent)"}
   Token      ${stack.token}   (user "dev"; "alice" is in ${stack.stateDir}/local.json)
 
-Try it, in another terminal:
+${
+  stack.webUrl
+    ? `Open the dashboard, signed in as "dev":
+
+  ${stack.webUrl}/?token=${stack.token}
+
+`
+    : ""
+}Try it, in another terminal:
 
   pnpm conveyor run "add a health check" --repo acme/api
 

@@ -12,6 +12,7 @@ import { claimPort } from "./ports.ts";
 import { provision } from "./provision.ts";
 import { startReconcileCron } from "./reconcile-cron.ts";
 import { startSqs } from "./sqs.ts";
+import { startWebServer } from "./web-server.ts";
 import { startWsGateway } from "./ws-gateway.ts";
 
 export interface LocalStackOptions {
@@ -53,6 +54,8 @@ export interface LocalStackOptions {
   githubToken?: string;
   /** The GitHub subscription's batching window; default `streamSubscriptions.EventsGithub`'s (3 s). */
   githubBatchingWindowMs?: number;
+  /** Serve the dashboard's build from `distDir` (default port 8790; a free one with `port: 0`). */
+  web?: { distDir: string; port?: number };
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -131,10 +134,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     if (reconciler) stops.push(reconciler.stop);
     // The API opens last: nothing is accepted before its consumers run.
     const apiUrl = await startApi(handlers.api, apiPort, stops);
+    const web = opts.web
+      ? await startWebServer({
+          distDir: opts.web.distDir,
+          port: opts.port === 0 ? 0 : (opts.web.port ?? 8790),
+          apiUrl,
+          wsUrl: gateway.url,
+        })
+      : undefined;
+    if (web) stops.push(web.stop);
 
     const local = {
       apiUrl,
       wsUrl: gateway.url,
+      ...(web ? { webUrl: web.url } : {}),
       token: tokens.dev,
       tokens,
       dynamoEndpoint: emulators.dynamoEndpoint,

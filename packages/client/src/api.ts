@@ -1,0 +1,236 @@
+/**
+ * A typed client for Conveyor's HTTP API v1 (DESIGN §7) that runs in browsers: `fetch` only,
+ * no Node imports, and the server's types through Hono's typed client (`import type`, erased
+ * at build), so a route or shape changed on the server breaks callers at compile time.
+ */
+import type { App } from "@conveyor/functions/api";
+import { type ClientResponse, hc, type InferResponseType } from "hono/client";
+
+export interface ApiConnection {
+  apiUrl: string;
+  token: string;
+}
+
+export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+type Client = ReturnType<typeof hc<App>>;
+type TaskEndpoint = Client["v1"]["tasks"][":id"];
+
+/** A task as the API serves it (DESIGN §12.5). */
+export type TaskWire = InferResponseType<TaskEndpoint["$get"], 200>["task"];
+/** An event as the API serves it (DESIGN §4). */
+export type EventWire = InferResponseType<TaskEndpoint["events"]["$get"], 200>["events"][number];
+export type TaskStatusWire = TaskWire["status"];
+export type SubmitBody = Parameters<Client["v1"]["tasks"]["$post"]>[0]["json"];
+export type NudgeWire = InferResponseType<TaskEndpoint["nudges"]["$post"], 202>["nudge"];
+
+/** An approval (the approvals contract); its routes are not in the server's types yet. */
+export interface ApprovalWire {
+  approvalId: string;
+  taskId: string;
+  action: string;
+  detail: string;
+  status: "pending" | "approved" | "denied";
+  createdAt: string;
+  expiresAt: string;
+  decision?: "approve" | "deny";
+  by?: string;
+  comment?: string;
+  decidedAt?: string;
+}
+
+/** One problem with a field of a request, as the API words it (`path` names the field). */
+export interface ApiIssue {
+  path?: string;
+  message: string;
+}
+
+/** The API answered with its error shape (`{ error: { code, message, details? } }`). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  /** The per-field problems of a VALIDATION_ERROR, in the API's words. */
+  get issues(): ApiIssue[] {
+    const issues = (this.details as { issues?: unknown } | undefined)?.issues;
+    return Array.isArray(issues)
+      ? issues.filter((i): i is ApiIssue => typeof (i as ApiIssue)?.message === "string")
+      : [];
+  }
+
+  /** The finer dotted reason (`task.terminal`, `approval.decided`), when the API gave one. */
+  get reason(): string | undefined {
+    const reason = (this.details as { reason?: unknown } | undefined)?.reason;
+    return typeof reason === "string" ? reason : undefined;
+  }
+}
+
+/** The API could not be reached at all (server down, offline, refused connection, CORS). */
+export class NetworkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NetworkError";
+  }
+}
+
+/**
+ * @example
+ * const api = createApi({ apiUrl: "https://abc.execute-api.eu-west-1.amazonaws.com", token });
+ * const { tasks, nextCursor } = await api.list({ limit: 20 });
+ */
+export function createApi(connection: ApiConnection, fetchImpl?: Fetch) {
+  const doFetch: Fetch = fetchImpl ?? ((input, init) => globalThis.fetch(input, init));
+  const authorization = `Bearer ${connection.token}`;
+  const client = hc<App>(connection.apiUrl, { fetch: doFetch, headers: { authorization } });
+  const tasks = client.v1.tasks;
+  // Hono's client puts path params into the URL as given; ids typed by a person may hold anything.
+  const param = (taskId: string) => ({ id: encodeURIComponent(taskId) });
+
+  async function call<T>(request: () => Promise<ClientResponse<T>>, signal?: AbortSignal) {
+    let response: ClientResponse<T>;
+    try {
+      response = await request();
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new NetworkError(`Cannot reach the Conveyor API at ${connection.apiUrl} (${describe(error)})`);
+    }
+    if (!response.ok) throw await apiError(response);
+    return { status: response.status, body: (await response.json()) as T };
+  }
+  const send = async <T>(request: () => Promise<ClientResponse<T>>, signal?: AbortSignal) =>
+    (await call(request, signal)).body;
+
+  /** For routes the server's types do not have yet (approvals): same errors, plain fetch. */
+  async function raw<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    let response: Response;
+    try {
+      response = await doFetch(new URL(path, withSlash(connection.apiUrl)), {
+        method,
+        signal,
+        headers: { authorization, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new NetworkError(`Cannot reach the Conveyor API at ${connection.apiUrl} (${describe(error)})`);
+    }
+    if (!response.ok) throw await apiError(response);
+    return (await response.json()) as T;
+  }
+
+  return {
+    /** Submits a task; a repeated Idempotency-Key returns the original task, `replayed`. */
+    submit: async (body: SubmitBody, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}) => {
+      const { status, body: answer } = await call(
+        () =>
+          tasks.$post(
+            { json: body },
+            {
+              headers: opts.idempotencyKey ? { "idempotency-key": opts.idempotencyKey } : {},
+              init: { signal: opts.signal },
+            },
+          ),
+        opts.signal,
+      );
+      return { task: answer.task, replayed: status === 200 };
+    },
+
+    task: async (taskId: string, signal?: AbortSignal) =>
+      (await send(() => tasks[":id"].$get({ param: param(taskId) }, { init: { signal } }), signal)).task,
+
+    /** One page of the caller's tasks, newest first; `nextCursor` fetches the next. */
+    list: (query: { status?: TaskStatusWire; limit: number; cursor?: string }, signal?: AbortSignal) =>
+      send(
+        () => tasks.$get({ query: { ...query, limit: String(query.limit) } }, { init: { signal } }),
+        signal,
+      ),
+
+    /** One page of a task's events strictly after `after`, oldest first. */
+    events: (taskId: string, query: { after?: string; limit: number }, signal?: AbortSignal) =>
+      send(
+        () =>
+          tasks[":id"].events.$get(
+            { param: param(taskId), query: { after: query.after, limit: String(query.limit) } },
+            { init: { signal } },
+          ),
+        signal,
+      ),
+
+    /** Sends a nudge to a running task; the agent takes it at its next turn. */
+    nudge: async (taskId: string, message: string, signal?: AbortSignal) =>
+      (
+        await send(
+          () => tasks[":id"].nudges.$post({ param: param(taskId), json: { message } }, { init: { signal } }),
+          signal,
+        )
+      ).nudge,
+
+    /** Cancels a task: at once if it has not started, at the agent's next boundary if it runs. */
+    cancel: async (taskId: string, signal?: AbortSignal) =>
+      (await send(() => tasks[":id"].cancel.$post({ param: param(taskId) }, { init: { signal } }), signal))
+        .task,
+
+    /** A task's approvals, oldest first (pending and decided). */
+    approvals: async (taskId: string, signal?: AbortSignal) =>
+      (
+        await raw<{ approvals: ApprovalWire[] }>(
+          "GET",
+          `v1/tasks/${encodeURIComponent(taskId)}/approvals`,
+          undefined,
+          signal,
+        )
+      ).approvals,
+
+    /** Approves or denies a pending approval; 409 CONFLICT when it was decided or expired first. */
+    decide: async (
+      taskId: string,
+      approvalId: string,
+      decision: { decision: "approve" | "deny"; comment?: string },
+      signal?: AbortSignal,
+    ) =>
+      (
+        await raw<{ approval: ApprovalWire }>(
+          "POST",
+          `v1/tasks/${encodeURIComponent(taskId)}/approvals/${encodeURIComponent(approvalId)}`,
+          decision,
+          signal,
+        )
+      ).approval,
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+const withSlash = (url: string) => (url.endsWith("/") ? url : `${url}/`);
+
+async function apiError(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => "");
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    if (typeof body.error?.code === "string" && typeof body.error.message === "string") {
+      return new ApiError(response.status, body.error.code, body.error.message, body.error.details);
+    }
+  } catch {
+    // Not our error shape (a proxy's HTML page, say): fall through to the status line.
+  }
+  return new ApiError(
+    response.status,
+    `HTTP_${response.status}`,
+    response.statusText || "Unexpected response",
+  );
+}
+
+/** fetch hides the useful part (ECONNREFUSED) in `cause`; a browser says only "Failed to fetch". */
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
+  if (typeof cause?.code === "string") return cause.code;
+  if (typeof cause?.message === "string") return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}

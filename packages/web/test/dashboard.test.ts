@@ -1,0 +1,255 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// Functions passed to page.evaluate run in the page: they see the DOM.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { apiClient, startTestStack } from "../../local/test/harness.ts";
+import { ensureWebBuild } from "../build.ts";
+import { CHROMIUM, launch, timelineIds } from "./browser.ts";
+
+type Stack = Awaited<ReturnType<typeof startTestStack>>;
+const SCREENSHOTS = process.env.CONVEYOR_SCREENSHOTS
+  ? join(import.meta.dirname, "../../../docs/screenshots")
+  : "";
+
+describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack", () => {
+  let stack: Stack;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let webUrl: string;
+  let dev: ReturnType<typeof apiClient>;
+  let alice: ReturnType<typeof apiClient>;
+  const started: string[] = [];
+
+  beforeAll(async () => {
+    const distDir = await ensureWebBuild();
+    // Two active tasks per user: anything more waits QUEUED, which gives the list pages without running agents.
+    stack = await startTestStack({ web: { distDir }, limits: { activePerUser: 2 } });
+    webUrl = stack.webUrl as string;
+    dev = apiClient(stack.apiUrl, stack.tokens.dev);
+    alice = apiClient(stack.apiUrl, stack.tokens.alice);
+    browser = await launch();
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const taskId of started) await dev.call("POST", `/v1/tasks/${taskId}/cancel`).catch(() => undefined);
+    await browser?.close();
+    await stack?.stop();
+  }, 60_000);
+
+  afterEach(async () => {
+    await context?.close();
+  });
+
+  async function open(path: string, token: string | null = stack.tokens.dev) {
+    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    page = await context.newPage();
+    const url = new URL(path, webUrl);
+    if (token) url.searchParams.set("token", token);
+    await page.goto(url.toString());
+    return page;
+  }
+
+  async function submit(client: ReturnType<typeof apiClient>, description: string, options: object) {
+    const res = await client.submit({ repo: "acme/api", description, options });
+    expect(res.status, res.text).toBe(201);
+    started.push(res.body.task.taskId);
+    return res.body.task.taskId as string;
+  }
+
+  it("signs in from a ?token= link, drops the token from the address bar, and signs out", async () => {
+    const taskId = await submit(dev, "sign-in check", { turns: 1, stepMs: 0 });
+    await open("/");
+    await page.locator(`tr[data-task-id="${taskId}"]`).waitFor();
+    expect(page.url()).toBe(`${webUrl}/`);
+    expect(await page.evaluate(() => localStorage.getItem("conveyor.token"))).toBe(stack.tokens.dev);
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await page.evaluate(() => localStorage.getItem("conveyor.token"))).toBeNull();
+
+    // Signing in by hand, with the keyboard only.
+    await page.getByLabel("API token").fill(stack.tokens.dev);
+    await page.keyboard.press("Enter");
+    await page.locator(`tr[data-task-id="${taskId}"]`).waitFor();
+  });
+
+  it("says so when a token is not accepted, typed or from a link", async () => {
+    await open("/", null);
+    await page.getByLabel("API token").fill("cvy_not-a-real-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("That token was not accepted");
+    await context.close();
+
+    await open("/", "cvy_not-a-real-token");
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await expect.poll(() => page.getByRole("status").first().textContent()).toContain("not accepted");
+    expect(page.url()).toBe(`${webUrl}/`);
+  });
+
+  it("lists tasks newest first, filters by status, pages with the API's cursor, and shows status changes live", async () => {
+    // alice: two that run (and stay running), then 21 that wait QUEUED.
+    const ids: string[] = [];
+    for (let i = 0; i < 23; i++) {
+      const res = await alice.submit({
+        repo: "acme/web",
+        description: `list ${i}`,
+        options: { turns: 50, stepMs: 60_000 },
+      });
+      expect(res.status).toBe(201);
+      ids.push(res.body.task.taskId);
+    }
+    try {
+      await open("/", stack.tokens.alice);
+      const rows = page.locator("table.tasks tbody tr");
+      await expect.poll(() => rows.count()).toBe(20);
+      const shown = await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.taskId));
+      expect(shown).toEqual([...ids].reverse().slice(0, 20));
+      await page.getByRole("button", { name: "Load more" }).click();
+      await expect.poll(() => rows.count()).toBe(23);
+      await expect(page.getByRole("button", { name: "Load more" }).count()).resolves.toBe(0);
+
+      await page.getByLabel("Status").selectOption("QUEUED");
+      await expect.poll(() => page.url()).toBe(`${webUrl}/?status=QUEUED`);
+      await expect.poll(() => rows.count()).toBe(20);
+      expect(
+        await page.locator("table.tasks [data-status]").evaluateAll((b) => b.map((e) => e.textContent)),
+      ).toEqual(Array(20).fill("queued"));
+
+      // Back to all: the oldest running task is cancelled elsewhere, and its row says so without a reload.
+      await page.getByLabel("Status").selectOption("");
+      const first = ids[0] as string;
+      await page.getByRole("button", { name: "Load more" }).click();
+      await page.locator(`tr[data-task-id="${first}"] [data-status]`).waitFor();
+      await expect
+        .poll(() => page.locator(`tr[data-task-id="${first}"] [data-status]`).textContent())
+        .toBe("running");
+      expect((await alice.call("POST", `/v1/tasks/${first}/cancel`)).status).toBe(202);
+      await expect
+        .poll(() => page.locator(`tr[data-task-id="${first}"] [data-status]`).textContent(), {
+          timeout: 30_000,
+        })
+        .toBe("cancelled");
+    } finally {
+      for (const id of ids) await alice.call("POST", `/v1/tasks/${id}/cancel`);
+    }
+  });
+
+  it("follows a running task live, resumes after the socket is cut with no gap or duplicate, nudges and cancels", async () => {
+    const taskId = await submit(dev, "add a health check endpoint", { turns: 200, stepMs: 400 });
+    await open(`/tasks/${taskId}`);
+    const count = () => page.locator(".viewport [data-event-id]").count();
+    const link = page.locator("[data-link]");
+    await expect.poll(() => link.getAttribute("data-link")).toBe("live");
+    await expect
+      .poll(() => page.locator('[data-type="agent.turn"]').count(), { timeout: 30_000 })
+      .toBeGreaterThan(1);
+    const before = await page.locator('[data-type="agent.turn"]').last().getAttribute("data-event-id");
+    // Live: more turns arrive without a reload.
+    await expect
+      .poll(async () => page.locator('[data-type="agent.turn"]').last().getAttribute("data-event-id"), {
+        timeout: 30_000,
+      })
+      .not.toBe(before);
+    expect(await count()).toBeGreaterThan(0);
+
+    // Cut every socket from the server's side, as an idle timeout or a gateway restart would.
+    const connections = stack.gateway.connections();
+    expect(connections.length).toBeGreaterThan(0);
+    for (const id of connections) {
+      // DeleteConnection; the emulator checks only that the call is signed, as the SDK always does.
+      const res = await fetch(`${stack.gateway.managementEndpoint}/@connections/${id}`, {
+        method: "DELETE",
+        headers: { authorization: "AWS4-HMAC-SHA256 Credential=local/test" },
+      });
+      expect(res.status).toBe(204);
+    }
+    await expect.poll(() => link.getAttribute("data-link"), { timeout: 30_000 }).toBe("resumed");
+    await expect(link.textContent()).resolves.toContain("resumed");
+
+    // Nudge from the page; the agent takes it at its next turn.
+    await page.getByLabel("Nudge the agent").fill("also update the README");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.getByText("Nudge sent").count()).toBe(1);
+    await page.locator('[data-type="nudge.acknowledged"]').waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => page.locator('[data-type="agent.turn"]').last().textContent(), { timeout: 30_000 })
+      .toContain('acting on nudge: "also update the README"');
+
+    if (SCREENSHOTS) {
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.locator('[data-type="agent.tool_call"]').last().click();
+      await page.screenshot({ path: join(SCREENSHOTS, "task.png") });
+    }
+
+    // Cancel asks for a second press, then the task ends CANCELLED and the stream with it.
+    await page.getByRole("button", { name: "Cancel task" }).click();
+    await page.getByRole("button", { name: "Confirm cancel" }).click();
+    await expect
+      .poll(() => page.locator(".facts [data-status]").textContent(), { timeout: 30_000 })
+      .toBe("cancelled");
+    await expect.poll(() => link.getAttribute("data-link"), { timeout: 30_000 }).toBe("ended");
+
+    // The DOM holds each event once, in eventId order, and none is missing (results sit in their call's row).
+    const events = await dev.allEvents(taskId);
+    const expected = events.filter((e) => e.type !== "agent.tool_result").map((e) => e.eventId as string);
+    await expect.poll(() => page.locator("h2.section").textContent()).toContain(`(${events.length} events)`);
+    const ids = await timelineIds(page);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(expected);
+  });
+
+  it("shows the API's validation messages beside the fields, then submits and opens the task", async () => {
+    await open("/new");
+    await page.getByLabel("Turn limit").fill("501");
+    await page.getByRole("button", { name: "Submit task" }).click();
+    const answer = await dev.submit({ repo: "", description: "", maxTurns: 501, maxBudgetUsd: 10 });
+    expect(answer.status).toBe(400);
+    const first = answer.body.error.details.issues[0] as { path: string; message: string };
+    await expect.poll(() => page.locator(`[data-field="${first.path}"]`).textContent()).toBe(first.message);
+
+    await page.getByLabel("Repository").fill("acme/api");
+    await page.getByLabel("What should the agent do?").fill("write the changelog");
+    await page.getByRole("button", { name: "Submit task" }).click();
+    await expect
+      .poll(() => page.locator('[data-field="maxTurns"]').textContent())
+      .toBe("must be a whole number from 1 to 500");
+    await page.getByLabel("Turn limit").fill("3");
+    await page.getByLabel("Agent options (optional)").fill("turns=2\nstepMs=0");
+    await page.getByRole("button", { name: "Submit task" }).click();
+    await page.waitForURL(/\/tasks\/[0-9A-Z]{26}$/);
+    const taskId = page.url().split("/").at(-1) as string;
+    started.push(taskId);
+    await expect
+      .poll(() => page.locator(".facts [data-status]").textContent(), { timeout: 30_000 })
+      .toBe("completed");
+    await expect(page.locator(".pr-link").getAttribute("href")).resolves.toMatch(
+      /^https:\/\/github\.com\/acme\/api\/pull\//,
+    );
+    await page.locator('[data-type="agent.milestone"]').first().waitFor();
+  });
+
+  it("says a task does not exist, for an unknown id and for another user's task", async () => {
+    await open("/tasks/01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    await page.getByRole("heading", { name: "Task not found" }).waitFor();
+    await context.close();
+    const theirs = await alice.submit({
+      repo: "acme/api",
+      description: "alice's",
+      options: { turns: 1, stepMs: 0 },
+    });
+    await open(`/tasks/${theirs.body.task.taskId}`);
+    await page.getByRole("heading", { name: "Task not found" }).waitFor();
+  });
+
+  it("lays out the list for a screenshot", async () => {
+    await open("/");
+    await page.locator("table.tasks tbody tr").first().waitFor();
+    const rows = await page.locator("table.tasks tbody tr").count();
+    expect(rows).toBeGreaterThan(0);
+    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "tasks.png") });
+  });
+});
