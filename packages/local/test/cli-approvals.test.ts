@@ -1,0 +1,116 @@
+import { main } from "@conveyor/cli/cli";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "../src/stack.ts";
+import { startTestStack } from "./harness.ts";
+
+/** The CLI in-process against the live stack; `answer` types a line at the inline question, if any. */
+async function conveyor(stack: LocalStack, opts: { answer?: string }, ...argv: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const asked: string[] = [];
+  const code = await main(argv, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: { CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token, NO_COLOR: "1" },
+    cwd: stack.stateDir,
+    pollIntervalMs: 50,
+    ...(opts.answer === undefined
+      ? {}
+      : {
+          isTTY: { stdin: true, stdout: true },
+          readLine: async () => {
+            asked.push(stdout);
+            return opts.answer;
+          },
+        }),
+  });
+  return { code, stdout, stderr, asked };
+}
+
+/** A scripted task that asks at its first turn. */
+const GATED = [
+  "--repo",
+  "acme/api",
+  "--option",
+  "turns=2",
+  "--option",
+  "stepMs=10",
+  "--option",
+  "approveAt=1",
+];
+
+async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+describe("approvals from the CLI against the local stack", () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(() => stack?.stop());
+
+  it("run on a terminal asks inline; yes approves and the task completes", async () => {
+    const res = await conveyor(stack, { answer: "y" }, "run", "gated yes", ...GATED);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.asked).toHaveLength(1);
+    const out = res.stdout + res.stderr;
+    expect(out).toMatch(/Allow `.+`\? \[y\/N\]/);
+    expect(out).toMatch(/approved by /);
+    expect(out).toContain("COMPLETED");
+  });
+
+  it("an empty answer denies, and the run goes on to its end", async () => {
+    const res = await conveyor(stack, { answer: "" }, "run", "gated no", ...GATED);
+    expect(res.asked).toHaveLength(1);
+    expect(res.stdout + res.stderr).toMatch(/denied by /);
+  });
+
+  it("without a terminal run prints the commands; approvals lists it and approve answers it", async () => {
+    const running = conveyor(stack, {}, "run", "gated later", ...GATED, "--output", "json");
+    const pending = await until(async () => {
+      const list = await conveyor(stack, {}, "approvals", "--pending", "--output", "json");
+      expect(list.code, list.stderr).toBe(0);
+      const { approvals } = JSON.parse(list.stdout) as {
+        approvals: { taskId: string; approvalId: string; detail: string }[];
+      };
+      return approvals.find((a) => a.detail.length > 0 && a.taskId);
+    }, "a pending approval");
+
+    const approved = await conveyor(stack, {}, "approve", pending.taskId, "--comment", "looks fine");
+    expect(approved.code, approved.stderr).toBe(0);
+    // A second answer is refused in words, naming who answered first.
+    const again = await conveyor(stack, {}, "deny", pending.taskId, pending.approvalId);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already|approved/i);
+
+    const res = await running;
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain(`approve ${pending.taskId} ${pending.approvalId}`);
+    const decided = res.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+      .find((e) => e.type === "approval.decided");
+    expect(decided?.data).toMatchObject({
+      approvalId: pending.approvalId,
+      decision: "approve",
+      comment: "looks fine",
+    });
+  });
+
+  it("approve for an unknown task says there is no such task of theirs", async () => {
+    const res = await conveyor(stack, {}, "approve", "01JZZZZZZZZZZZZZZZZZZZZZZZ");
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("No task 01JZZZZZZZZZZZZZZZZZZZZZZZ (or it is not yours)");
+  });
+});
