@@ -2,8 +2,9 @@
  * `pnpm build`: bundles every handler in packages/functions/src/handlers.ts the way SST does
  * for a Node Lambda (pkg/runtime/node/build.go in SST's source: ESM, platform node, minified,
  * names kept, `module` before `main`, sharp and pg-native external, the createRequire /
- * __filename / __dirname banner), targeting Node 22 / ES2023 as infra pins it, split at
- * `import()` as `nodejs.splitting` does, into `dist/functions/<file>.mjs` and the chunks they
+ * __filename / __dirname banner) with the settings and esbuild plugins infra/bundle.ts gives
+ * every function (ES2023, split at `import()` as `nodejs.splitting` does, ElectroDB slimmed
+ * by infra/esbuild-plugins.mjs), into `dist/functions/<file>.mjs` and the chunks they
  * share, `dist/functions/chunks/`; and the reference agent (agent-kit's main) into
  * `dist/agent/main.mjs`, the one file agent/Dockerfile ships. The esbuild metafile goes
  * beside them (`dist/meta.json`) for scripts/bench/bundles.ts.
@@ -14,6 +15,8 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, build, type Metafile } from "esbuild";
+import { NODEJS } from "../infra/bundle.ts";
+import plugins from "../infra/esbuild-plugins.mjs";
 import { handlers } from "../packages/functions/src/handlers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,20 +40,22 @@ export interface Bundle {
   lazyBytes: number;
 }
 
+/** SST's fixed options, and the ones infra/bundle.ts sets for every function (and its plugins). */
 const OPTIONS = {
   bundle: true,
   platform: "node",
-  format: "esm",
-  target: ["node22", "es2023"],
-  minify: true,
-  keepNames: true,
-  mainFields: ["module", "main"],
+  format: NODEJS.format,
+  target: NODEJS.esbuild.target,
+  minify: NODEJS.minify,
+  keepNames: NODEJS.esbuild.keepNames,
+  mainFields: [...NODEJS.esbuild.mainFields],
   external: ["sharp", "pg-native"],
   banner: { js: BANNER },
   metafile: true,
   logLevel: "warning",
   absWorkingDir: ROOT,
   outExtension: { ".js": ".mjs" },
+  plugins,
 } as const satisfies BuildOptions;
 
 /**
@@ -72,7 +77,7 @@ export async function buildBundles(outDir = join(ROOT, "dist")) {
       ]),
     ),
     outdir: outDir,
-    splitting: true,
+    splitting: NODEJS.splitting,
     chunkNames: "functions/chunks/[name]-[hash]",
   });
   const agent = await build({
