@@ -8,24 +8,12 @@
  * that tests each filter against the string "undefined" instead of the path and ignores
  * `namespace`: so every filter here matches anything and each callback checks for itself.
  */
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
 const NAMESPACE = "conveyor-bundle";
 const ELECTRODB = /[\\/]node_modules[\\/]electrodb[\\/]/;
 
-/** The lib-dynamodb commands ElectroDB's v3 client wrapper constructs (electrodb/src/client.js). */
-const ELECTRODB_COMMANDS = [
-  "GetCommand",
-  "PutCommand",
-  "UpdateCommand",
-  "DeleteCommand",
-  "BatchWriteCommand",
-  "BatchGetCommand",
-  "ScanCommand",
-  "QueryCommand",
-  "TransactWriteCommand",
-  "TransactGetCommand",
-];
 /**
  * What packages/core takes from ElectroDB, and the file of ElectroDB's that defines each. Its
  * index requires every module it has (Service, conversions and the rest); these two files
@@ -33,15 +21,42 @@ const ELECTRODB_COMMANDS = [
  */
 const ELECTRODB_EXPORTS = { Entity: "src/entity.js", createWriteTransaction: "src/transaction.js" };
 
-/** The virtual modules below, by the `kind` in their path's suffix. */
+/** The modules ElectroDB gets in a bundle, by what it asks for. */
 const MODULES = {
   /**
-   * ElectroDB `require`s all of `@aws-sdk/lib-dynamodb`, and a `require` keeps every export:
-   * the aggregated `DynamoDBDocument` and every command. This module re-exports only the
-   * commands ElectroDB constructs, resolved from ElectroDB's own directory (the very package
-   * ElectroDB would have loaded).
+   * ElectroDB `require`s all of `@aws-sdk/lib-dynamodb` (electrodb/src/client.js), and esbuild
+   * cannot tree-shake what a `require` reaches: the aggregated clients, every command and its
+   * schema would ship, about 60 KB. ElectroDB only constructs commands when it sends, so it
+   * gets the ones packages/core/src/electrodb-commands.ts imports (the ESM way) and publishes
+   * before any entity is built; the key below is that module's.
    */
-  "lib-dynamodb": () => `export { ${ELECTRODB_COMMANDS.join(", ")} } from "@aws-sdk/lib-dynamodb";\n`,
+  "@aws-sdk/lib-dynamodb": () => `const key = Symbol.for("conveyor.electrodb.lib-dynamodb");
+module.exports = new Proxy({}, {
+  get(_, name) {
+    const commands = globalThis[key];
+    if (commands) return commands[name];
+    if (typeof name === "string" && name.endsWith("Command")) {
+      throw new Error("ElectroDB sent before packages/core/src/store.ts published its lib-dynamodb commands");
+    }
+    return undefined;
+  },
+});
+`,
+  /**
+   * ElectroDB checks each entity's model against a JSON schema when the entity is built, with
+   * jsonschema (30 KB, and schema compilation at import). The models are constants and every
+   * test that builds the store checks them with the real jsonschema, unbundled; in a bundle
+   * the check would only repeat what the tests proved, so it finds nothing to report.
+   */
+  jsonschema: () => `class Validator {
+  addSchema() {}
+  validate() {
+    return { errors: [] };
+  }
+}
+Validator.prototype.customFormats = {};
+module.exports = { Validator };
+`,
   /** `electrodb` as packages/core imports it: only what it uses, from the files that define it. */
   electrodb: (dir) =>
     Object.entries(ELECTRODB_EXPORTS)
@@ -60,21 +75,20 @@ export function slimElectroDb() {
     setup(build) {
       build.onResolve({ filter: /.*/ }, (args) => {
         if (args.namespace !== "file") return undefined;
-        if (args.path === "@aws-sdk/lib-dynamodb" && ELECTRODB.test(args.importer ?? "")) {
-          return { path: `${dirname(args.importer)}/lib-dynamodb`, namespace: NAMESPACE };
+        const fromElectroDb = ELECTRODB.test(args.importer ?? "");
+        if (fromElectroDb && (args.path === "@aws-sdk/lib-dynamodb" || args.path === "jsonschema")) {
+          return { path: args.path, namespace: NAMESPACE };
         }
-        if (args.path === "electrodb" && !ELECTRODB.test(args.importer ?? "")) {
-          return { path: `${args.resolveDir}/electrodb`, namespace: NAMESPACE };
+        if (args.path === "electrodb" && !fromElectroDb) {
+          return { path: `electrodb:${args.resolveDir}`, namespace: NAMESPACE };
         }
         return undefined;
       });
-      build.onLoad({ filter: /.*/, namespace: NAMESPACE }, async (args) => {
+      build.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
         if (args.namespace !== NAMESPACE) return undefined;
-        const kind = args.path.slice(args.path.lastIndexOf("/") + 1);
-        const from = dirname(args.path);
-        if (kind === "lib-dynamodb") return { contents: MODULES[kind](), resolveDir: from, loader: "js" };
-        // Where packages/core resolves `electrodb` to: its package directory.
-        const { createRequire } = await import("node:module");
+        if (!args.path.startsWith("electrodb:")) return { contents: MODULES[args.path](), loader: "js" };
+        // The ElectroDB packages/core resolves to: its package directory.
+        const from = args.path.slice("electrodb:".length);
         const dir = dirname(createRequire(join(from, "index.js")).resolve("electrodb/package.json"));
         return { contents: MODULES.electrodb(dir), resolveDir: dir, loader: "js" };
       });
