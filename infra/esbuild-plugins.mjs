@@ -8,10 +8,12 @@
  * that tests each filter against the string "undefined" instead of the path and ignores
  * `namespace`: so every filter here matches anything and each callback checks for itself.
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
 const NAMESPACE = "conveyor-bundle";
+const BARREL = "conveyor-barrel";
 const ELECTRODB = /[\\/]node_modules[\\/]electrodb[\\/]/;
 
 /**
@@ -96,4 +98,52 @@ export function slimElectroDb() {
   };
 }
 
-export default [slimElectroDb()];
+/**
+ * SDK barrels the init code imports from, and the files in them only the lazily loaded
+ * clients use (SQS's query protocol, REST JSON for AgentCore and API Gateway, XML for STS).
+ * esbuild splits by file: a file that a handler's init can reach through a barrel lands in a
+ * chunk the init loads, even when only an `import()`ed client uses it (~35 KB per handler).
+ */
+const BARRELS = {
+  "@aws-sdk/core/protocols": /^\.\/(query|xml)\/|AwsRestJsonProtocol/,
+  "@smithy/core/protocols":
+    /HttpBindingProtocol|ToStringShapeSerializer|FromStringShapeDeserializer|HttpIntercepting/,
+};
+/** Importers on the lazy side: the clients loaded on first call, and the files BARRELS leave out. */
+const LAZY =
+  /[\\/]node_modules[\\/](@aws-sdk[\\/](client-sqs|client-bedrock-agentcore|client-apigatewaymanagementapi|nested-clients)|@octokit)[\\/]|[\\/]protocols[\\/](query|xml)[\\/]|AwsRestJsonProtocol|HttpBindingProtocol|ToStringShapeSerializer|FromStringShapeDeserializer|HttpIntercepting/;
+
+/**
+ * Init code imports BARRELS without the files only lazily loaded clients use; the lazy side
+ * gets them whole. The files kept are the same files either way (one module each), so this
+ * changes which chunk a file lands in, never what runs; a name the init needs from a file
+ * left out fails the build.
+ */
+export function initBarrels() {
+  return {
+    name: "init-barrels",
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        // A barrel's own imports come from its virtual module: `<barrel>:<file>`.
+        const importer =
+          args.namespace === BARREL ? args.importer.slice(args.importer.indexOf(":") + 1) : args.importer;
+        if (args.namespace !== "file" && args.namespace !== BARREL) return undefined;
+        if (!(args.path in BARRELS) || LAZY.test(importer ?? "")) return undefined;
+        // The ESM barrel esbuild would pick (`module` condition): dist-es beside node's dist-cjs.
+        const cjs = createRequire(importer).resolve(args.path);
+        const path = cjs.replace(/([\\/])dist-cjs([\\/])/, "$1dist-es$2");
+        return path === cjs ? undefined : { path: `${args.path}:${path}`, namespace: BARREL };
+      });
+      build.onLoad({ filter: /.*/, namespace: BARREL }, (args) => {
+        const barrel = Object.keys(BARRELS).find((b) => args.path.startsWith(`${b}:`));
+        if (args.namespace !== BARREL || !barrel) return undefined;
+        const file = args.path.slice(barrel.length + 1);
+        const lines = readFileSync(file, "utf8").split("\n");
+        const kept = lines.filter((line) => !BARRELS[barrel].test(/from "([^"]+)"/.exec(line)?.[1] ?? ""));
+        return { contents: kept.join("\n"), resolveDir: dirname(file), loader: "js" };
+      });
+    },
+  };
+}
+
+export default [slimElectroDb(), initBarrels()];
