@@ -1,5 +1,6 @@
 import { type HandlerName, handlers, type LinkName } from "../packages/functions/src/handlers.ts";
-import { BUNDLE_TARGET, RUNTIME } from "./pins.ts";
+import { NODEJS } from "./bundle.ts";
+import { RUNTIME } from "./pins.ts";
 
 /** The resources a handler may be linked to, by the name it reads them under (`Resource.<name>`). */
 export interface Linkables {
@@ -52,8 +53,8 @@ export function handler(
     handler: `packages/functions/src/${spec.file}.handler`,
     runtime: RUNTIME,
     architecture: "arm64",
-    // Split, as `pnpm build` does: clients a port loads on first call stay out of the init path.
-    nodejs: { format: "esm", splitting: true, esbuild: { target: BUNDLE_TARGET } },
+    // The same bundle `pnpm build` makes and `pnpm bench:bundles` measures (infra/bundle.ts).
+    nodejs: { ...NODEJS, esbuild: { ...NODEJS.esbuild, mainFields: [...NODEJS.esbuild.mainFields] } },
     link,
     permissions: [...permissions, ...(extra.permissions ?? [])],
   };

@@ -2,9 +2,10 @@
  * `pnpm build`: bundles every handler in packages/functions/src/handlers.ts the way SST does
  * for a Node Lambda (pkg/runtime/node/build.go in SST's source: ESM, platform node, minified,
  * names kept, `module` before `main`, sharp and pg-native external, the createRequire /
- * __filename / __dirname banner), targeting Node 22 / ES2023 as infra pins it, split at
- * `import()` as `nodejs.splitting` does, into `dist/functions/<file>.mjs` and the chunks they
- * share, `dist/functions/chunks/`; and the reference agent (agent-kit's main) into
+ * __filename / __dirname banner) with the settings and esbuild plugins infra/bundle.ts gives
+ * every function (ES2023, split at `import()` as `nodejs.splitting` does, ElectroDB slimmed
+ * by infra/esbuild-plugins.mjs), each on its own as SST does, into
+ * `dist/functions/<file>/bundle.mjs` and its chunks; and the reference agent (agent-kit's main) into
  * `dist/agent/main.mjs`, the one file agent/Dockerfile ships. The esbuild metafile goes
  * beside them (`dist/meta.json`) for scripts/bench/bundles.ts.
  *
@@ -14,6 +15,8 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, build, type Metafile } from "esbuild";
+import { NODEJS } from "../infra/bundle.ts";
+import plugins from "../infra/esbuild-plugins.mjs";
 import { handlers } from "../packages/functions/src/handlers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,61 +40,70 @@ export interface Bundle {
   lazyBytes: number;
 }
 
+/** SST's fixed options, and the ones infra/bundle.ts sets for every function (and its plugins). */
 const OPTIONS = {
   bundle: true,
   platform: "node",
-  format: "esm",
-  target: ["node22", "es2023"],
-  minify: true,
-  keepNames: true,
-  mainFields: ["module", "main"],
+  format: NODEJS.format,
+  target: NODEJS.esbuild.target,
+  minify: NODEJS.minify,
+  keepNames: NODEJS.esbuild.keepNames,
+  mainFields: [...NODEJS.esbuild.mainFields],
   external: ["sharp", "pg-native"],
   banner: { js: BANNER },
   metafile: true,
   logLevel: "warning",
   absWorkingDir: ROOT,
   outExtension: { ".js": ".mjs" },
+  plugins,
 } as const satisfies BuildOptions;
 
 /**
- * Bundles everything into `outDir`; returns each bundle and the metafile. Handlers are split
- * at `import()` (SST's `nodejs.splitting`): a port's client and the SDK's credential providers
- * other than the environment's load only when called, so each handler's init loads the
- * clients its code reaches and nothing else. The agent stays one file for its image.
+ * Bundles everything into `outDir`; returns each bundle and the metafile. Each handler is its
+ * own esbuild build, as SST builds each function: `functions/<file>/bundle.mjs` and its chunks
+ * beside it. They are split at `import()` (SST's `nodejs.splitting`): a port's client and the
+ * SDK's credential providers other than the environment's load only when called, so each
+ * handler's init loads the clients its code reaches and nothing else. (One build of all the
+ * handlers would load more: esbuild puts a file in the chunks of every entry whose imports
+ * reach it, and one handler's lazy client then shares chunks with another's init.) The agent
+ * stays one file for its image.
  */
 export async function buildBundles(outDir = join(ROOT, "dist")) {
   rmSync(join(outDir, "functions"), { recursive: true, force: true });
   rmSync(join(outDir, "agent"), { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const functions = await build({
-    ...OPTIONS,
-    entryPoints: Object.fromEntries(
-      Object.values(handlers).map((h) => [
-        `functions/${h.file}`,
-        join(ROOT, "packages/functions/src", `${h.file}.ts`),
-      ]),
+  const entries = Object.entries(handlers).map(([name, h]) => ({
+    name,
+    src: join(ROOT, "packages/functions/src", `${h.file}.ts`),
+    dir: join(outDir, "functions", h.file),
+  }));
+  const functions = await Promise.all(
+    entries.map(({ src, dir }) =>
+      build({
+        ...OPTIONS,
+        entryPoints: { bundle: src },
+        outdir: dir,
+        splitting: NODEJS.splitting,
+      }),
     ),
-    outdir: outDir,
-    splitting: true,
-    chunkNames: "functions/chunks/[name]-[hash]",
-  });
+  );
   const agent = await build({
     ...OPTIONS,
     entryPoints: { "agent/main": join(ROOT, "packages/agent-kit/src/main.ts") },
     outdir: outDir,
     splitting: false,
   });
-  const metafile: Metafile = {
-    inputs: { ...functions.metafile.inputs, ...agent.metafile.inputs },
-    outputs: { ...functions.metafile.outputs, ...agent.metafile.outputs },
-  };
+  const metafile: Metafile = { inputs: {}, outputs: {} };
+  for (const { metafile: m } of [...functions, agent]) {
+    Object.assign(metafile.inputs, m.inputs);
+    Object.assign(metafile.outputs, m.outputs);
+  }
   writeFileSync(join(outDir, "meta.json"), JSON.stringify(metafile));
-  const entries = [
-    ...Object.entries(handlers).map(([name, h]) => ({ name, out: `functions/${h.file}` })),
-    { name: "Agent", out: "agent/main" },
+  const files = [
+    ...entries.map(({ name, dir }) => ({ name, file: join(dir, "bundle.mjs") })),
+    { name: "Agent", file: join(outDir, "agent/main.mjs") },
   ];
-  const bundles: Bundle[] = entries.map(({ name, out }) => {
-    const file = join(outDir, `${out}.mjs`);
+  const bundles: Bundle[] = files.map(({ name, file }) => {
     const { loaded, lazy } = chunksOf(metafile, file);
     const size = (keys: string[]) => keys.reduce((sum, k) => sum + statSync(resolve(ROOT, k)).size, 0);
     return { name, file, bytes: size(loaded), lazyBytes: size(lazy) };

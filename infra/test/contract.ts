@@ -10,6 +10,7 @@ import { defaultLimits } from "../../packages/core/src/config.ts";
 import { UNSET_RUNTIME_ARN } from "../../packages/core/src/runtime/arn.ts";
 import { streamSubscriptions, type TableName, tables } from "../../packages/core/src/tables.ts";
 import { type HandlerName, handlers } from "../../packages/functions/src/handlers.ts";
+import { NODEJS } from "../bundle.ts";
 import { BUNDLE_TARGET, RUNTIME } from "../pins.ts";
 import { ROOT, type Usage } from "./analyze.ts";
 import type { FunctionDef, Loose, Recording, Resource } from "./recorder.ts";
@@ -164,6 +165,9 @@ export function checkFunctions(rec: Recording, usage: Map<HandlerName, Usage>): 
     if (args.nodejs?.format !== "esm")
       problems.push(`${name}: bundle format is ${args.nodejs?.format}, not esm`);
     if (args.nodejs?.esbuild?.target !== BUNDLE_TARGET) problems.push(`${name}: bundle target is not pinned`);
+    // What `pnpm build` measures is what ships: the same settings and plugins (infra/bundle.ts).
+    if (JSON.stringify(args.nodejs) !== JSON.stringify(NODEJS))
+      problems.push(`${name}: bundle settings ${JSON.stringify(args.nodejs)} are not infra/bundle.ts's`);
     if (args.architecture !== "arm64") problems.push(`${name}: architecture is ${args.architecture}`);
     for (const key of ["url", "role", "policies", "vpc"]) {
       if (args[key] !== undefined)

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ApprovalEntity } from "./approval/approval.entity.ts";
 import type { Config } from "./config.ts";
 import type { Core } from "./core.ts";
+import { provideElectroDbCommands } from "./electrodb-commands.ts";
 import { TaskEventEntity } from "./event/event.entity.ts";
 import { IdempotencyEntity } from "./idempotency/idempotency.entity.ts";
 import { NudgeEntity } from "./nudge/nudge.entity.ts";
@@ -16,6 +17,7 @@ import { TaskEntity } from "./task/task.entity.ts";
 export type Store = ReturnType<typeof createStore>;
 
 export function createStore(client: DynamoDBDocumentClient, config: Config) {
+  provideElectroDbCommands();
   const { tasks, events, nudges } = config.tables;
   return {
     task: TaskEntity(client, tasks),

@@ -1,0 +1,22 @@
+import { BUNDLE_TARGET } from "./pins.ts";
+
+/**
+ * How every Lambda handler is bundled, as SST's `nodejs` function args: infra/function.ts
+ * passes it to each `sst.aws.Function`, and scripts/build.ts (`pnpm build`, `pnpm
+ * bench:bundles`, the bundle test) builds with the same settings, so what is measured is what
+ * ships. No SST globals here, so scripts and tests can import it.
+ */
+export const NODEJS = {
+  format: "esm",
+  minify: true,
+  // Split at `import()`: clients a port loads on first call stay out of the init path.
+  splitting: true,
+  // Relative to the project root (where sst.config.ts is); SST imports it with plain `node`.
+  plugins: "infra/esbuild-plugins.mjs",
+  esbuild: {
+    target: BUNDLE_TARGET,
+    // SST's defaults, spelled out because scripts/build.ts reads them from here.
+    mainFields: ["module", "main"],
+    keepNames: true,
+  },
+} as const;
