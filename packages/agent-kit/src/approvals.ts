@@ -95,7 +95,7 @@ export function createApprovals(
         if (signal.aborted) throw new AgentCancelled();
         const left = current.deadline - core.now();
         if (left <= 0) {
-          await Approval.expire(core, current);
+          await Approval.lapse(core, current);
           continue;
         }
         await bell.wait(mark, Math.min(core.config.limits.heartbeatMs, left), signal);

@@ -63,7 +63,8 @@ export const handlers = {
     trigger: "cron",
     // GitHubToken: comments that fell behind are re-rendered (StatusComment.renderLagging).
     links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime", "GitHubToken"],
-    agentcore: ["StopRuntimeSession"],
+    // An approval past its deadline is denied and the waiting agent told (`{kind: "approval"}`).
+    agentcore: ["InvokeAgentRuntime", "StopRuntimeSession"],
   },
 } as const satisfies Record<string, HandlerSpec>;
 

@@ -2,7 +2,7 @@ import { createWriteTransaction } from "electrodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
-import { type AfterCommit, commit, TransactionCanceled } from "../dynamo.ts";
+import { commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, notFound } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
@@ -192,16 +192,28 @@ export namespace Approval {
         : { decision: input.decision, by: actor.userId, comment: input.comment };
       const settled = await settle(core, approval, decision);
       if (!settled) continue; // someone decided first: answer with theirs
-      if (late) throw decidedAlready(settled);
-      return settled;
+      await wake(core, settled);
+      if (late) throw decidedAlready(settled.approval);
+      return settled.approval;
     }
     throw new ConflictError("approval.busy", "The approval keeps changing; retry");
   }
 
-  /** Denies a pending approval `by: "timeout"` once its deadline has passed (agent, reconciler). Idempotent. */
+  /**
+   * The waiting agent's own deadline: denies a pending approval `by: "timeout"` once its
+   * deadline has passed. No push: the agent that calls it is the one waiting. Idempotent.
+   */
+  export async function lapse(core: Core, approval: Info): Promise<Info | undefined> {
+    if (approval.status !== "pending" || core.now() < approval.deadline) return undefined;
+    return (await settle(core, approval, { decision: "deny", by: "timeout" }))?.approval;
+  }
+
+  /** The reconciler's `lapse` for an agent that may not be watching: the agent is told. Idempotent. */
   export async function expire(core: Core, approval: Info): Promise<Info | undefined> {
     if (approval.status !== "pending" || core.now() < approval.deadline) return undefined;
-    return settle(core, approval, { decision: "deny", by: "timeout" });
+    const settled = await settle(core, approval, { decision: "deny", by: "timeout" });
+    if (settled) await wake(core, settled);
+    return settled?.approval;
   }
 
   /** Settles whatever is still pending once the task has ended (denied, never left pending). Idempotent. */
@@ -231,10 +243,14 @@ export namespace Approval {
 
   /**
    * Pending -> decided with `approval.decided`; a task waiting on it goes back to RUNNING (with
-   * its `task.status`) in the same transaction, and the agent is pushed once that commits.
-   * Undefined when it was decided first by someone else.
+   * its `task.status`) in the same transaction. `resumed` is that task, for `wake` to push once
+   * committed. Undefined when it was decided first by someone else.
    */
-  async function settle(core: Core, approval: Info, decision: Decision): Promise<Info | undefined> {
+  async function settle(
+    core: Core,
+    approval: Info,
+    decision: Decision,
+  ): Promise<{ approval: Info; resumed?: Task.Info } | undefined> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const task = await Task.get(core, approval.taskId);
       const waiting = task?.status === "AWAITING_APPROVAL";
@@ -248,7 +264,6 @@ export namespace Approval {
         to: "RUNNING",
         reason: "approval_decided",
       });
-      const after: AfterCommit[] = waiting && task ? [() => push(core, task, approval.approvalId)] : [];
       try {
         await commit(
           createWriteTransaction(entities(core), ({ approval: a, task: t, event: e }) => [
@@ -281,22 +296,27 @@ export namespace Approval {
                 ]
               : []),
           ]),
-          after,
         );
       } catch (error) {
         if (error instanceof TransactionCanceled && error.failed(0)) return undefined;
         if (error instanceof TransactionCanceled && error.failed(2)) continue; // the task moved: look again
         throw error;
       }
-      return (await get(core, approval.taskId, approval.approvalId))!;
+      const settled = (await get(core, approval.taskId, approval.approvalId))!;
+      return { approval: settled, ...(waiting && task ? { resumed: task } : {}) };
     }
     throw new ConflictError("approval.busy", "The task keeps changing; retry");
   }
 
-  /** Wakes the waiting agent. A lost push costs at most one heartbeat: the agent re-reads then. */
-  async function push(core: Core, task: Task.Info, approvalId: string) {
+  /** Wakes the agent waiting on a settled approval. A lost push costs at most one heartbeat: the agent re-reads then. */
+  async function wake(core: Core, { approval, resumed: task }: { approval: Info; resumed?: Task.Info }) {
+    if (!task) return;
     await core.runtime
-      .invoke(task.runtimeSessionId, { kind: "approval", taskId: task.taskId, approvalId })
+      .invoke(task.runtimeSessionId, {
+        kind: "approval",
+        taskId: task.taskId,
+        approvalId: approval.approvalId,
+      })
       .catch((error) =>
         logger.warn("approval push failed; the agent's heartbeat will see the decision", {
           taskId: task.taskId,
