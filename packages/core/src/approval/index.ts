@@ -5,13 +5,13 @@ import type { Core } from "../core.ts";
 import { commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, notFound } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
-import { logger } from "../log.ts";
 import { store } from "../store.ts";
 import { Task } from "../task/index.ts";
 import { newId } from "../util/ulid.ts";
 import * as info from "./info.ts";
 import * as list from "./list.ts";
 import { DEFAULT_TIMEOUT_S, TimeoutS } from "./rules.ts";
+import { wake } from "./wake.ts";
 
 export { APPROVAL_MODES, type ApprovalMode, ApprovalSettings, asks, RULE_IDS, type RuleId } from "./rules.ts";
 
@@ -306,23 +306,6 @@ export namespace Approval {
       return { approval: settled, ...(waiting && task ? { resumed: task } : {}) };
     }
     throw new ConflictError("approval.busy", "The task keeps changing; retry");
-  }
-
-  /** Wakes the agent waiting on a settled approval. A lost push costs at most one heartbeat: the agent re-reads then. */
-  async function wake(core: Core, { approval, resumed: task }: { approval: Info; resumed?: Task.Info }) {
-    if (!task) return;
-    await core.runtime
-      .invoke(task.runtimeSessionId, {
-        kind: "approval",
-        taskId: task.taskId,
-        approvalId: approval.approvalId,
-      })
-      .catch((error) =>
-        logger.warn("approval push failed; the agent's heartbeat will see the decision", {
-          taskId: task.taskId,
-          error: String(error),
-        }),
-      );
   }
 
   export const serialize = info.serialize;
