@@ -16,7 +16,8 @@ export const handlers = {
   Api: {
     file: "api/index",
     trigger: "http",
-    links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime"],
+    // GitHubToken and GitHubWebhookSecret: `/conveyor` comments (verified, answered with reactions and replies).
+    links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime", "GitHubToken", "GitHubWebhookSecret"],
     // Cancel: a `{kind: "cancel"}` push to a RUNNING task, StopRuntimeSession for a STARTING one.
     agentcore: ["InvokeAgentRuntime", "StopRuntimeSession"],
   },
@@ -63,7 +64,8 @@ export const handlers = {
     trigger: "cron",
     // GitHubToken: comments that fell behind are re-rendered (StatusComment.renderLagging).
     links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime", "GitHubToken"],
-    agentcore: ["StopRuntimeSession"],
+    // Invoke: a gate it denies `by: "timeout"` is pushed to the waiting agent ({kind: "approval"}).
+    agentcore: ["InvokeAgentRuntime", "StopRuntimeSession"],
   },
 } as const satisfies Record<string, HandlerSpec>;
 
@@ -79,7 +81,8 @@ export type LinkName =
   | "TaskDlq"
   | "AgentRuntime"
   | "Realtime"
-  | "GitHubToken";
+  | "GitHubToken"
+  | "GitHubWebhookSecret";
 
 export interface HandlerSpec {
   file: string;
