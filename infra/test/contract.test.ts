@@ -146,7 +146,10 @@ describe("sst.config.ts", () => {
       `bedrock-agentcore:InvokeAgentRuntime ${on}`,
       `bedrock-agentcore:StopRuntimeSession ${on}`,
     ]);
-    expect(agentcore("Reconcile")).toEqual([`bedrock-agentcore:StopRuntimeSession ${on}`]);
+    expect(agentcore("Reconcile")).toEqual([
+      `bedrock-agentcore:InvokeAgentRuntime ${on}`,
+      `bedrock-agentcore:StopRuntimeSession ${on}`,
+    ]);
     for (const name of ["DlqDrain", "WsConnect", "WsDisconnect", "WsDefault", "EventsFanout"] as const) {
       expect(agentcore(name)).toEqual([]);
     }
