@@ -20,7 +20,8 @@ const AUTHOR = "conveyor";
  * `<dir>/<taskId>.md`, written atomically (temp file + rename) so a reader
  * (`conveyor status <id> --comment`) never sees half a comment. Pull requests are
  * recorded beside it as `<pullsDir>/<owner>/<repo>/<number>.json`; replies to commands and
- * reactions are appended to `<threadsDir>/<owner>/<repo>/<number>.jsonl` (one JSON line each).
+ * reactions are appended to `<threadsDir>/<owner>/<repo>/<number>.jsonl` and `reactions.jsonl`
+ * (one JSON line each).
  * There is no GitHub to ask for roles here: everyone counts as a writer (the login's link
  * to a Conveyor user still decides who may command).
  */
@@ -47,8 +48,8 @@ export function fileGitHub(
   };
   /** Replies get ids of their own, above the status comment's. */
   let nextReply = COMMENT_ID + 1;
-  const record = async (r: RepoRef, issueNumber: number, entry: Record<string, unknown>) => {
-    const path = join(repoDir(r, threadsDir), `${issueNumber}.jsonl`);
+  const record = async (r: RepoRef, name: string, entry: Record<string, unknown>) => {
+    const path = join(repoDir(r, threadsDir), `${name}.jsonl`);
     await mkdir(dirname(path), { recursive: true });
     await appendFile(path, `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`);
   };
@@ -114,12 +115,12 @@ export function fileGitHub(
       return { number: pr.number, url: pr.url, head: pr.head, base: pr.base, state: pr.state };
     },
     async addReaction(r, commentId, content) {
-      // Without the comment's thread at hand, reactions go to a log per repository (thread 0).
-      await record(r, 0, { reaction: content, commentId });
+      // A reaction names its comment, not its thread: one log per repository.
+      await record(r, "reactions", { reaction: content, commentId });
     },
     async reply(thread, body) {
       const id = nextReply++;
-      await record(thread, thread.issueNumber, { reply: id, body });
+      await record(thread, String(thread.issueNumber), { reply: id, body });
       return id;
     },
     permission: async () => "write",
