@@ -118,6 +118,8 @@ export async function startFakeGitHub(
   let used = 0;
   let resetAt = Math.floor(Date.now() / 1_000) + 3_600;
   let failures: number[] = [];
+  /** Failures kept for requests whose path matches (`failOn`). */
+  let pathFailures: { path: RegExp; status: number }[] = [];
   let secondary: { armed: number; retryAfterS: number; withHeader: boolean } | undefined;
   let limitedUntil = 0;
   let limitedRetryAfter = true;
@@ -238,6 +240,11 @@ export async function startFakeGitHub(
       );
     }
     used++;
+    const aimed = pathFailures.findIndex((f) => f.path.test(url.pathname));
+    if (aimed >= 0) {
+      const [hit] = pathFailures.splice(aimed, 1);
+      return send(hit!.status, { message: "Server Error" });
+    }
     const failure = failures.shift();
     if (failure !== undefined) return send(failure, { message: "Server Error" });
 
@@ -590,6 +597,10 @@ export async function startFakeGitHub(
     /** The next `count` requests answer `status` (a 5xx). */
     failNext(count: number, status = 502) {
       failures = [...failures, ...Array.from({ length: count }, () => status)];
+    },
+    /** The next `count` requests to a path matching `path` answer `status`; others are unaffected. */
+    failOn(path: RegExp, count: number, status = 502) {
+      pathFailures = [...pathFailures, ...Array.from({ length: count }, () => ({ path, status }))];
     },
     /**
      * The `nth` next mutative request (default the next) trips a secondary rate limit: it and

@@ -293,6 +293,24 @@ describe("GitHub comments as commands", () => {
     expect(replies(fork.number)[0]?.body).toContain("fork");
   });
 
+  it("a delivery that fails midway is forgotten, so GitHub's redelivery of it is acted on", async () => {
+    const pr = github.addPullRequest(OWNER, REPO, { head: "feature/retry" });
+    const written = github.addComment(OWNER, REPO, pr.number, "/conveyor rebase this", "octo-dev");
+    const payload = issueCommentPayload(written, { pullRequest: true });
+    // Reading the PR fails past the client's retries (1 + 3): GitHub is down for this delivery.
+    github.failOn(new RegExp(`/pulls/${pr.number}$`), 4, 502);
+    const first = await deliver(stack.apiUrl, SECRET, "issue_comment", payload);
+    expect(first.status).toBe(500);
+    expect(await tasksOn(pr.number, "prNumber")).toEqual([]);
+
+    const redelivered = await deliver(stack.apiUrl, SECRET, "issue_comment", payload, {
+      deliveryId: first.deliveryId,
+    });
+    expect(redelivered.body).toMatchObject({ outcome: "accepted" });
+    expect(await tasksOn(pr.number, "prNumber")).toHaveLength(1);
+    await api.waitFor(redelivered.body?.taskId as string, ["COMPLETED"], 60_000);
+  });
+
   it("hostile command text is stored as plain text and inert in the status comment", async () => {
     const n = issue();
     const hostile =
