@@ -1,6 +1,7 @@
 import { agentRuntime } from "./agent.ts";
 import { handler, handlersOf } from "./function.ts";
 import { queues } from "./queue.ts";
+import { githubToken, githubWebhookSecret } from "./secrets.ts";
 import { storage } from "./storage.ts";
 
 /**
@@ -21,7 +22,18 @@ if (!app || others.length > 0) throw new Error("handlers.ts must name exactly on
 export const route = api.route(
   "$default",
   // HTTP API integrations time out at 30 s; the function gives up first.
-  handler(app.name, { ...storage, ...queues, AgentRuntime: agentRuntime }, { timeout: "29 seconds" }),
+  handler(
+    app.name,
+    {
+      ...storage,
+      ...queues,
+      AgentRuntime: agentRuntime,
+      // `/conveyor` comments: deliveries verified with the secret, answered with the token.
+      GitHubToken: githubToken,
+      GitHubWebhookSecret: githubWebhookSecret,
+    },
+    { timeout: "29 seconds" },
+  ),
 );
 
 export const functions = { [app.name]: route.nodes.function.name };

@@ -12,6 +12,7 @@ export interface Linkables {
   TaskDlq?: sst.aws.Queue;
   Realtime?: sst.aws.ApiGatewayWebSocket;
   GitHubToken?: sst.Secret;
+  GitHubWebhookSecret?: sst.Secret;
   /** The link (a secret or the runtime infra created) and the runtime's ARN, for IAM. */
   AgentRuntime?: {
     link: sst.Secret | sst.Linkable<{ value: $util.Output<string> }>;

@@ -10,3 +10,9 @@
  * comments off: the comment dispatcher then has nothing to write with.
  */
 export const githubToken = new sst.Secret("GitHubToken", "");
+
+/**
+ * The secret GitHub signs webhook deliveries with (`POST /v1/github/webhook`, docs/deploy.md).
+ * Empty, the placeholder, turns the route off (404): nothing unsigned is ever accepted.
+ */
+export const githubWebhookSecret = new sst.Secret("GitHubWebhookSecret", "");

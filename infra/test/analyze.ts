@@ -7,7 +7,8 @@
  * so scanning for `Resource.X` would say "everything" for every function. The unit of use
  * is instead the `Core` a use-case is given: `store(core).<entity>` (an entity lives in one
  * table, read from `createStore` in core's store.ts), `core.queue`, `core.runtime.invoke`
- * / `.stop`, `core.pusher`, `core.github`, and `core.config.tables.*` / `.queues.*`.
+ * / `.stop`, `core.pusher`, `core.github`, `core.config.tables.*` / `.queues.*`, and
+ * `core.config.github.webhookSecret` (the GitHubWebhookSecret link).
  *
  * Reachability follows identifiers from the entry's `handler` (or its top-level code) to
  * their declarations in the repository, transitively: functions, variables, namespace
@@ -219,6 +220,7 @@ export function analyze(entries: string[], opts: AnalyzeOptions = {}): Map<strin
       if (group === "tables" && key) use(key[0]!.toUpperCase() + key.slice(1), config);
       if (group === "queues" && key && QUEUES[key]) use(QUEUES[key]!, config);
       if (group === "runtimeArn") use("AgentRuntime", config);
+      if (group === "github" && key === "webhookSecret") use("GitHubWebhookSecret", config);
       if ((group === "tables" || group === "queues") && !key) {
         throw new Error(`core.config.${group} is used whole at ${position(config)}: name the one you need`);
       }

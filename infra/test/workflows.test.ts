@@ -182,6 +182,13 @@ describe("scripts/github/preview-comment.ts", () => {
       getPullRequest: async () => {
         throw new Error("not used here");
       },
+      addReaction: async () => {
+        throw new Error("not used here");
+      },
+      reply: async () => {
+        throw new Error("not used here");
+      },
+      permission: async () => "none",
     };
     return { port, comments };
   }

@@ -27,6 +27,13 @@ export interface GitHubConfig {
   token?: string;
   /** Without a token: each render is written here as `<taskId>.md` (the local stack). */
   commentsDir?: string;
+  /** The secret GitHub signs webhook deliveries with; absent: `POST /v1/github/webhook` is off. Never logged. */
+  webhookSecret?: string;
+  /**
+   * GitHub logins linked to Conveyor users by configuration (`CONVEYOR_GITHUB_USERS`,
+   * `login:user` or `login:tenant/user`, tenant `local` by default), beside `GitHubLink` items.
+   */
+  users?: Record<string, { tenantId: string; userId: string }>;
 }
 
 export interface Limits {
@@ -145,11 +152,34 @@ export namespace Config {
         apiUrl: env.GITHUB_API_URL || "https://api.github.com",
         token: env.CONVEYOR_GITHUB_TOKEN || undefined,
         commentsDir: env.CONVEYOR_GITHUB_COMMENTS_DIR || undefined,
+        webhookSecret: env.GITHUB_WEBHOOK_SECRET || undefined,
+        users: parseUsers(env.CONVEYOR_GITHUB_USERS),
       },
     };
   }
 
-  /** The inverse of fromEnv, for handing a configuration to an agent process: without the GitHub token. */
+  /**
+   * `login:user,login:tenant/user` (CONVEYOR_GITHUB_USERS) as a map keyed by the lower-cased
+   * login (GitHub logins are case-insensitive). A malformed entry fails loudly at start.
+   */
+  export function parseUsers(raw: string | undefined): GitHubConfig["users"] {
+    if (!raw?.trim()) return undefined;
+    const users: NonNullable<GitHubConfig["users"]> = {};
+    for (const entry of raw
+      .split(",")
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      const match = /^([A-Za-z0-9-]{1,39}):(?:([\w.-]{1,64})\/)?([\w.@-]{1,128})$/.exec(entry);
+      if (!match)
+        throw new Error(
+          `Invalid CONVEYOR_GITHUB_USERS entry "${entry}" (want login:user or login:tenant/user)`,
+        );
+      users[match[1]!.toLowerCase()] = { tenantId: match[2] ?? "local", userId: match[3]! };
+    }
+    return users;
+  }
+
+  /** The inverse of fromEnv, for handing a configuration to an agent process: without the GitHub token or webhook secret. */
   export function toEnv(config: Config): Record<string, string> {
     const env: Record<string, string> = {
       AWS_REGION: config.region,
@@ -167,6 +197,11 @@ export namespace Config {
     if (config.endpoints.realtime) env.CONVEYOR_REALTIME_ENDPOINT = config.endpoints.realtime;
     if (config.github) env.GITHUB_API_URL = config.github.apiUrl;
     if (config.github?.commentsDir) env.CONVEYOR_GITHUB_COMMENTS_DIR = config.github.commentsDir;
+    if (config.github?.users && Object.keys(config.github.users).length > 0) {
+      env.CONVEYOR_GITHUB_USERS = Object.entries(config.github.users)
+        .map(([login, u]) => `${login}:${u.tenantId}/${u.userId}`)
+        .join(",");
+    }
     if (config.credentials) {
       env.CONVEYOR_ACCESS_KEY_ID = config.credentials.accessKeyId;
       env.CONVEYOR_SECRET_ACCESS_KEY = config.credentials.secretAccessKey;

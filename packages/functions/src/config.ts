@@ -37,6 +37,8 @@ function fromResource(): Config {
         linked(() => Resource.Realtime.managementEndpoint) || process.env.CONVEYOR_REALTIME_ENDPOINT,
       // A secret in AWS; a plain variable is accepted where there are no links.
       CONVEYOR_GITHUB_TOKEN: linked(() => Resource.GitHubToken.value) || process.env.CONVEYOR_GITHUB_TOKEN,
+      GITHUB_WEBHOOK_SECRET:
+        linked(() => Resource.GitHubWebhookSecret.value) || process.env.GITHUB_WEBHOOK_SECRET,
     },
     [],
   );

@@ -16,7 +16,8 @@ export const handlers = {
   Api: {
     file: "api/index",
     trigger: "http",
-    links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime"],
+    // GitHubToken and GitHubWebhookSecret: `/conveyor` comments (verified, answered with reactions and replies).
+    links: ["Tasks", "Events", "Nudges", "TaskQueue", "AgentRuntime", "GitHubToken", "GitHubWebhookSecret"],
     // Cancel: a `{kind: "cancel"}` push to a RUNNING task, StopRuntimeSession for a STARTING one.
     agentcore: ["InvokeAgentRuntime", "StopRuntimeSession"],
   },
@@ -80,7 +81,8 @@ export type LinkName =
   | "TaskDlq"
   | "AgentRuntime"
   | "Realtime"
-  | "GitHubToken";
+  | "GitHubToken"
+  | "GitHubWebhookSecret";
 
 export interface HandlerSpec {
   file: string;

@@ -11,6 +11,7 @@ declare module "sst" {
     TaskDlq: { url: string; type: "sst.aws.Queue" };
     AgentRuntime: { value: string; type: "sst.sst.Secret" };
     GitHubToken: { value: string; type: "sst.sst.Secret" };
+    GitHubWebhookSecret: { value: string; type: "sst.sst.Secret" };
     Realtime: { url: string; managementEndpoint: string; type: "sst.aws.ApiGatewayWebSocket" };
   }
 }

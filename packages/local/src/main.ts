@@ -3,7 +3,9 @@
  * Flags: --port N (API, default 8787; 0 = free ports everywhere), --persist DIR, --state-dir DIR,
  * --brain scripted|claude (the agents' default; claude needs ANTHROPIC_API_KEY or another model setting).
  * GITHUB_TOKEN posts status comments to GitHub (GITHUB_API_URL for Enterprise Server); without it
- * they are written to <state-dir>/comments/<taskId>.md.
+ * they are written to <state-dir>/comments/<taskId>.md. GITHUB_WEBHOOK_SECRET turns on
+ * `POST /v1/github/webhook` (`/conveyor` comments); CONVEYOR_GITHUB_USERS=login:user,... links
+ * GitHub logins to the local users (dev, alice).
  */
 import { parseArgs } from "node:util";
 import { logger } from "@conveyor/core/log";
@@ -60,6 +62,8 @@ try {
     brain,
     githubToken: process.env.GITHUB_TOKEN,
     githubApiUrl: process.env.GITHUB_API_URL,
+    githubWebhookSecret: process.env.GITHUB_WEBHOOK_SECRET,
+    githubUsers: process.env.CONVEYOR_GITHUB_USERS,
     web: distDir ? { distDir } : undefined,
     // The emulators' lines go out as the handlers' do: one JSON line each, at their own level.
     log: ({ level, msg, ...rest }) => {
@@ -86,6 +90,11 @@ ${bold("Conveyor is running locally")} (ready in ${(stack.bootMs / 1000).toFixed
     process.env.GITHUB_TOKEN
       ? `status comments on ${stack.config.github?.apiUrl}`
       : `status comments in ${stack.config.github?.commentsDir} (set GITHUB_TOKEN to post them)`
+  }
+  Webhook    ${
+    stack.config.github?.webhookSecret
+      ? `${stack.apiUrl}/v1/github/webhook (links: ${Object.keys(stack.config.github.users ?? {}).join(", ") || "none; set CONVEYOR_GITHUB_USERS"})`
+      : "off (set GITHUB_WEBHOOK_SECRET to take /conveyor comments)"
   }
   Agents     ${brain === "claude" ? "claude (a real coding agent; --brain scripted for the scripted one)" : "scripted (--brain claude for a real coding agent)"}
   Token      ${stack.token}   (user "dev"; "alice" is in ${stack.stateDir}/local.json)

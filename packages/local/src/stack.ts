@@ -52,6 +52,10 @@ export interface LocalStackOptions {
   githubApiUrl?: string;
   /** With a token, status comments go to GitHub; without, each render to `<stateDir>/comments/<taskId>.md`. */
   githubToken?: string;
+  /** Signs webhook deliveries (`POST /v1/github/webhook`); without it the route answers 404. */
+  githubWebhookSecret?: string;
+  /** `login:user,...` (CONVEYOR_GITHUB_USERS): GitHub logins linked to local users. */
+  githubUsers?: string;
   /** The GitHub subscription's batching window; default `streamSubscriptions.EventsGithub`'s (3 s). */
   githubBatchingWindowMs?: number;
   /** Serve the dashboard's build from `distDir` (default port 8790; a free one with `port: 0`). */
@@ -223,6 +227,8 @@ async function provisionStack(
       apiUrl: opts.githubApiUrl || "https://api.github.com",
       token: opts.githubToken || undefined,
       commentsDir: join(stateDir, "comments"),
+      webhookSecret: opts.githubWebhookSecret || undefined,
+      users: Config.parseUsers(opts.githubUsers),
     },
   };
   linkResources(config);
@@ -284,6 +290,7 @@ function linkResources(config: Config) {
   link("AgentRuntime", { value: config.runtimeArn, type: "sst.sst.Secret" });
   // Empty without a token: the handlers then write comments to the state dir.
   link("GitHubToken", { value: config.github?.token ?? "", type: "sst.sst.Secret" });
+  link("GitHubWebhookSecret", { value: config.github?.webhookSecret ?? "", type: "sst.sst.Secret" });
   link("Realtime", {
     url: config.endpoints.realtime?.replace(/^http/, "ws"),
     managementEndpoint: config.endpoints.realtime,

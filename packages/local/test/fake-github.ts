@@ -25,7 +25,20 @@ export interface FakePullRequest {
   base: string;
   state: "open" | "closed";
   author: string;
+  /** Where the head branch lives when it is not this repository (a fork). */
+  headOwner?: string;
 }
+
+/** A reaction on an issue comment, as the fake keeps it. */
+export interface FakeReaction {
+  id: number;
+  commentId: number;
+  content: string;
+  login: string;
+}
+
+/** GitHub's reaction contents (anything else is 422). */
+const REACTIONS = ["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"];
 
 /** One request as the fake saw it, and what it answered. */
 export interface LoggedRequest {
@@ -53,6 +66,11 @@ const MAX_BODY = 65_536;
  * - pull requests: `POST /repos/{o}/{r}/pulls` (422 without title/head/base, when head is base,
  *   when the head branch does not exist (`branchExists`), or when one is already open from it),
  *   `GET /repos/{o}/{r}/pulls?head=owner:branch&state=`, `GET /repos/{o}/{r}/pulls/{n}` (404);
+ * - reactions: `POST /repos/{o}/{r}/issues/comments/{id}/reactions` (201, or 200 when that login
+ *   already reacted so; 422 for an unknown content; 404 for a missing comment);
+ * - roles: `GET /repos/{o}/{r}/collaborators/{user}/permission` (`permission` folds maintain into
+ *   write and triage into read, `role_name` keeps them; a stranger on a public repo reads "read";
+ *   404 for a login GitHub does not know, see `unknownUsers`);
  * - issue comments: `POST/GET /repos/{o}/{r}/issues/{n}/comments` (Link-header pagination,
  *   per_page up to 100, page), `GET/PATCH/DELETE /repos/{o}/{r}/issues/comments/{id}`,
  *   `GET /user`; 404 for a deleted comment, 422 over 65,536 characters, 400 when a
@@ -91,11 +109,17 @@ export async function startFakeGitHub(
   };
   const log: LoggedRequest[] = [];
   const pulls: FakePullRequest[] = [];
+  const reactions: FakeReaction[] = [];
+  /** `owner/repo/login` (lower case) -> role_name. */
+  const roles = new Map<string, string>();
+  const unknownUsers = new Set<string>();
   let nextId = 1_000_001;
   let limit = opts.rateLimit ?? 5_000;
   let used = 0;
   let resetAt = Math.floor(Date.now() / 1_000) + 3_600;
   let failures: number[] = [];
+  /** Failures kept for requests whose path matches (`failOn`). */
+  let pathFailures: { path: RegExp; status: number }[] = [];
   let secondary: { armed: number; retryAfterS: number; withHeader: boolean } | undefined;
   let limitedUntil = 0;
   let limitedRetryAfter = true;
@@ -216,6 +240,11 @@ export async function startFakeGitHub(
       );
     }
     used++;
+    const aimed = pathFailures.findIndex((f) => f.path.test(url.pathname));
+    if (aimed >= 0) {
+      const [hit] = pathFailures.splice(aimed, 1);
+      return send(hit!.status, { message: "Server Error" });
+    }
     const failure = failures.shift();
     if (failure !== undefined) return send(failure, { message: "Server Error" });
 
@@ -259,7 +288,16 @@ export async function startFakeGitHub(
         title: p.title,
         body: p.body,
         user: { login: p.author },
-        head: { ref: p.head, label: `${p.owner}:${p.head}` },
+        head: {
+          ref: p.head,
+          label: `${p.headOwner ?? p.owner}:${p.head}`,
+          repo: {
+            name: p.repo,
+            full_name: `${p.headOwner ?? p.owner}/${p.repo}`,
+            owner: { login: p.headOwner ?? p.owner },
+            fork: p.headOwner !== undefined && p.headOwner !== p.owner,
+          },
+        },
         base: { ref: p.base, label: `${p.owner}:${p.base}` },
       });
       const invalid = (message: string) =>
@@ -322,6 +360,80 @@ export async function startFakeGitHub(
       pulls.push(pr);
       entry.issueNumber = number;
       return send(201, presentPull(pr));
+    }
+
+    const onRole = /^\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(url.pathname);
+    if (onRole && method === "GET") {
+      const [, owner, repo, user] = onRole as unknown as [string, string, string, string];
+      if (unknownUsers.has(user.toLowerCase())) {
+        return send(
+          404,
+          error("Not Found", "collaborators/collaborators#get-repository-permissions-for-a-user", {
+            status: "404",
+          }),
+        );
+      }
+      const role = roles.get(`${owner}/${repo}/${user}`.toLowerCase()) ?? "read";
+      const permission = role === "maintain" ? "write" : role === "triage" ? "read" : role;
+      return send(200, {
+        permission,
+        role_name: role,
+        user: {
+          login: user,
+          id: 2,
+          type: "User",
+          permissions: {
+            admin: role === "admin",
+            push: permission === "write" || role === "admin",
+            pull: role !== "none",
+          },
+        },
+      });
+    }
+
+    const onReactions = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)\/reactions$/.exec(url.pathname);
+    if (onReactions && method === "POST") {
+      const [, owner, repo, id] = onReactions as unknown as [string, string, string, string];
+      const comment = comments.get(Number(id));
+      entry.commentId = Number(id);
+      entry.issueNumber = comment?.issueNumber;
+      if (!comment || comment.owner !== owner || comment.repo !== repo) {
+        return send(
+          404,
+          error("Not Found", "reactions/reactions#create-reaction-for-an-issue-comment", { status: "404" }),
+        );
+      }
+      const content = (body as { content?: unknown }).content;
+      if (typeof content !== "string" || !REACTIONS.includes(content)) {
+        return send(
+          422,
+          error("Validation Failed", "reactions/reactions#create-reaction-for-an-issue-comment", {
+            errors: [
+              {
+                resource: "Reaction",
+                code: "custom",
+                field: "content",
+                message: "content is not included in the list",
+              },
+            ],
+            status: "422",
+          }),
+        );
+      }
+      const presentReaction = (r: FakeReaction) => ({
+        id: r.id,
+        node_id: `REA_${Buffer.from(String(r.id)).toString("base64url")}`,
+        user: { login: r.login, id: 1, type: r.login.endsWith("[bot]") ? "Bot" : "User" },
+        content: r.content,
+        created_at: new Date().toISOString(),
+      });
+      const existing = reactions.find(
+        (r) => r.commentId === comment.id && r.content === content && r.login === login,
+      );
+      if (existing) return send(200, presentReaction(existing));
+      const reaction: FakeReaction = { id: nextId++, commentId: comment.id, content, login };
+      reactions.push(reaction);
+      return send(201, presentReaction(reaction));
     }
 
     const onIssue = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(url.pathname);
@@ -447,10 +559,24 @@ export async function startFakeGitHub(
       comments.set(comment.id, comment);
       return comment;
     },
+    /** The reactions on a comment, oldest first. */
+    reactions: (commentId: number) => reactions.filter((r) => r.commentId === commentId),
+    /** Gives a login a role on a repository (`role_name`: admin, maintain, write, triage, read, none). */
+    setRole(owner: string, repo: string, login: string, role: string) {
+      roles.set(`${owner}/${repo}/${login}`.toLowerCase(), role);
+    },
+    /** A login GitHub does not know: its permission lookup is 404. */
+    forgetUser(login: string) {
+      unknownUsers.add(login.toLowerCase());
+    },
     /** The pull requests of a repository, oldest first. */
     pulls: (owner: string, repo: string) => pulls.filter((p) => p.owner === owner && p.repo === repo),
     /** A pull request someone opened (not logged as a request). */
-    addPullRequest(owner: string, repo: string, pr: { head: string; base?: string; title?: string }) {
+    addPullRequest(
+      owner: string,
+      repo: string,
+      pr: { head: string; base?: string; title?: string; headOwner?: string; state?: "open" | "closed" },
+    ) {
       const created: FakePullRequest = {
         number: pulls.filter((p) => p.owner === owner && p.repo === repo).length + 1,
         owner,
@@ -459,8 +585,9 @@ export async function startFakeGitHub(
         body: "",
         head: pr.head,
         base: pr.base ?? "main",
-        state: "open",
+        state: pr.state ?? "open",
         author: "octocat",
+        ...(pr.headOwner ? { headOwner: pr.headOwner } : {}),
       };
       pulls.push(created);
       return created;
@@ -470,6 +597,10 @@ export async function startFakeGitHub(
     /** The next `count` requests answer `status` (a 5xx). */
     failNext(count: number, status = 502) {
       failures = [...failures, ...Array.from({ length: count }, () => status)];
+    },
+    /** The next `count` requests to a path matching `path` answer `status`; others are unaffected. */
+    failOn(path: RegExp, count: number, status = 502) {
+      pathFailures = [...pathFailures, ...Array.from({ length: count }, () => ({ path, status }))];
     },
     /**
      * The `nth` next mutative request (default the next) trips a secondary rate limit: it and

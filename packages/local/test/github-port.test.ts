@@ -45,6 +45,40 @@ describe("the Octokit GitHub port against the fake", () => {
     await expect(gh.updateComment(target(1), id, "x")).rejects.toBeInstanceOf(CommentGone);
   });
 
+  it("reacts (twice is fine), replies, reads roles by role_name, and knows a PR's head repository", async () => {
+    const gh = port();
+    const asked = github.addComment("acme", "api", 30, "/conveyor do it", "octo");
+    await gh.addReaction({ owner: "acme", repo: "api" }, asked.id, "eyes");
+    await gh.addReaction({ owner: "acme", repo: "api" }, asked.id, "eyes");
+    expect(github.reactions(asked.id).map((r) => r.content)).toEqual(["eyes"]);
+    const gone = await gh.addReaction({ owner: "acme", repo: "api" }, 999, "eyes").catch((e) => e);
+    expect(gone).toBeInstanceOf(GitHubError);
+    expect(gone.status).toBe(404);
+
+    const replyId = await gh.reply({ owner: "acme", repo: "api", issueNumber: 30 }, "noted");
+    expect(github.comment(replyId)).toMatchObject({ issueNumber: 30, body: "noted", author: "conveyor-bot" });
+
+    github.setRole("acme", "api", "keeper", "maintain");
+    github.setRole("acme", "api", "sorter", "triage");
+    github.forgetUser("ghost");
+    const repo = { owner: "acme", repo: "api" };
+    expect(await gh.permission(repo, "keeper")).toBe("maintain");
+    expect(await gh.permission(repo, "sorter")).toBe("triage");
+    expect(await gh.permission(repo, "passer-by")).toBe("read");
+    expect(await gh.permission(repo, "ghost")).toBe("none");
+
+    const own = github.addPullRequest("acme", "api", { head: "feature" });
+    const fork = github.addPullRequest("acme", "api", { head: "patch-1", headOwner: "someone" });
+    expect(await gh.getPullRequest(repo, own.number)).toMatchObject({
+      head: "feature",
+      headRepo: "acme/api",
+    });
+    expect(await gh.getPullRequest(repo, fork.number)).toMatchObject({
+      head: "patch-1",
+      headRepo: "someone/api",
+    });
+  });
+
   it("turns GitHub's refusals into permanent errors, and retries 5xx", async () => {
     const gh = port();
     const tooLong = await gh.createComment(target(2), "x".repeat(70_000)).catch((e) => e);
@@ -79,6 +113,7 @@ describe("the Octokit GitHub port against the fake", () => {
       head: "conveyor/one",
       base: "main",
       state: "open",
+      headRepo: "acme/web",
     });
     // A retried run opens nothing more: the open PR from that branch is returned.
     const again = await gh.openPullRequest(repo, {

@@ -19,6 +19,13 @@ const disabled: GitHubPort = {
   getPullRequest: async () => {
     throw new Error("GitHub is not configured");
   },
+  addReaction: async () => {
+    throw new Error("GitHub is not configured");
+  },
+  reply: async () => {
+    throw new Error("GitHub is not configured");
+  },
+  permission: async () => "none",
 };
 
 /**
@@ -46,6 +53,9 @@ export function githubPort(config: Config): GitHubPort {
       },
       openPullRequest: async (r, input) => (await api()).openPullRequest(r, input),
       getPullRequest: async (r, n) => (await api()).getPullRequest(r, n),
+      addReaction: async (r, id, content) => (await api()).addReaction(r, id, content),
+      reply: async (t, body) => (await api()).reply(t, body),
+      permission: async (r, login) => (await api()).permission(r, login),
     };
   }
   if (github?.commentsDir) return fileGitHub(github.commentsDir);

@@ -43,3 +43,29 @@ describe("the file port's pull requests", () => {
     expect(outside.status).toBe(404);
   });
 });
+
+describe("the file port's answers to commands", () => {
+  it("appends replies per thread and reactions per repository; everyone counts as a writer", async () => {
+    const state = mkdtempSync(join(tmpdir(), "conveyor-threads-"));
+    const gh = fileGitHub(join(state, "comments"));
+    const repo = { owner: "acme", repo: "api" };
+    const first = await gh.reply({ ...repo, issueNumber: 7 }, "one");
+    const second = await gh.reply({ ...repo, issueNumber: 7 }, "two");
+    await gh.addReaction(repo, 42, "eyes");
+    expect(second).toBeGreaterThan(first);
+    const lines = (file: string) =>
+      readFileSync(join(state, "threads", "acme", "api", file), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+    expect(lines("7.jsonl")).toMatchObject([
+      { reply: first, body: "one" },
+      { reply: second, body: "two" },
+    ]);
+    expect(lines("reactions.jsonl")).toMatchObject([{ reaction: "eyes", commentId: 42 }]);
+    expect(await gh.permission(repo, "anyone")).toBe("write");
+    await expect(gh.reply({ owner: "..", repo: "x", issueNumber: 1 }, "x")).rejects.toBeInstanceOf(
+      GitHubError,
+    );
+  });
+});

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ULID_PATTERN } from "../util/ulid.ts";
 import {
@@ -19,15 +19,23 @@ const AUTHOR = "conveyor";
  * GitHub stand-in for the local stack without a token: each render lands in
  * `<dir>/<taskId>.md`, written atomically (temp file + rename) so a reader
  * (`conveyor status <id> --comment`) never sees half a comment. Pull requests are
- * recorded beside it as `<pullsDir>/<owner>/<repo>/<number>.json`.
+ * recorded beside it as `<pullsDir>/<owner>/<repo>/<number>.json`; replies to commands and
+ * reactions are appended to `<threadsDir>/<owner>/<repo>/<number>.jsonl` and `reactions.jsonl`
+ * (one JSON line each).
+ * There is no GitHub to ask for roles here: everyone counts as a writer (the login's link
+ * to a Conveyor user still decides who may command).
  */
-export function fileGitHub(dir: string, pullsDir = join(dirname(dir), "pulls")): GitHubPort {
-  const repoDir = (r: RepoRef) => {
+export function fileGitHub(
+  dir: string,
+  pullsDir = join(dirname(dir), "pulls"),
+  threadsDir = join(dirname(dir), "threads"),
+): GitHubPort {
+  const repoDir = (r: RepoRef, under = pullsDir) => {
     // Names become paths: only what GitHub allows in them, never `..`.
     if (!/^[A-Za-z0-9-]+$/.test(r.owner) || !/^[A-Za-z0-9._-]+$/.test(r.repo) || r.repo.startsWith(".")) {
       throw new GitHubError(404, `no repository ${r.owner}/${r.repo}`);
     }
-    return join(pullsDir, r.owner, r.repo);
+    return join(under, r.owner, r.repo);
   };
   const pulls = async (r: RepoRef): Promise<PullRequest[]> => {
     const files = await readdir(repoDir(r)).catch(() => [] as string[]);
@@ -37,6 +45,13 @@ export function fileGitHub(dir: string, pullsDir = join(dirname(dir), "pulls")):
         .map(async (f) => JSON.parse(await readFile(join(repoDir(r), f), "utf8")) as PullRequest),
     );
     return all.sort((a, b) => a.number - b.number);
+  };
+  /** Replies get ids of their own, above the status comment's. */
+  let nextReply = COMMENT_ID + 1;
+  const record = async (r: RepoRef, name: string, entry: Record<string, unknown>) => {
+    const path = join(repoDir(r, threadsDir), `${name}.jsonl`);
+    await mkdir(dirname(path), { recursive: true });
+    await appendFile(path, `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`);
   };
   const file = (target: CommentTarget) => {
     // The id becomes a path: only a task id may.
@@ -99,5 +114,15 @@ export function fileGitHub(dir: string, pullsDir = join(dirname(dir), "pulls")):
       if (!pr) throw new GitHubError(404, `no pull request #${number} recorded in ${repoDir(r)}`);
       return { number: pr.number, url: pr.url, head: pr.head, base: pr.base, state: pr.state };
     },
+    async addReaction(r, commentId, content) {
+      // A reaction names its comment, not its thread: one log per repository.
+      await record(r, "reactions", { reaction: content, commentId });
+    },
+    async reply(thread, body) {
+      const id = nextReply++;
+      await record(thread, String(thread.issueNumber), { reply: id, body });
+      return id;
+    },
+    permission: async () => "write",
   };
 }

@@ -13,6 +13,7 @@ import {
   type GitHubPort,
   GitHubRateLimited,
   type PullRequest,
+  type RepoRole,
 } from "./port.ts";
 
 // Throttling outside retry: rate limits (403/429) are the throttling plugin's, everything else ≥ 500 the retry plugin's.
@@ -151,7 +152,7 @@ export function octokitGitHub(opts: OctokitGitHubOptions): GitHubPort {
     number: number;
     html_url: string;
     state: string;
-    head: { ref: string };
+    head: { ref: string; repo?: { full_name?: string } | null };
     base: { ref: string };
   }): PullRequest => ({
     number: p.number,
@@ -159,6 +160,7 @@ export function octokitGitHub(opts: OctokitGitHubOptions): GitHubPort {
     head: p.head.ref,
     base: p.base.ref,
     state: p.state === "open" ? "open" : "closed",
+    ...(p.head.repo?.full_name ? { headRepo: p.head.repo.full_name } : {}),
   });
   const paths = (t: { owner: string; repo: string }) => ({ owner: t.owner, repo: t.repo });
 
@@ -279,5 +281,50 @@ export function octokitGitHub(opts: OctokitGitHubOptions): GitHubPort {
         throw failure(error);
       }
     },
+    async addReaction(repo, commentId, content) {
+      enter();
+      try {
+        // 201 when added, 200 when this login had already reacted so.
+        await octokit.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", {
+          ...paths(repo),
+          comment_id: commentId,
+          content,
+        });
+      } catch (error) {
+        throw failure(error);
+      }
+    },
+    async reply(thread, body) {
+      enter();
+      try {
+        const res = await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+          ...paths(thread),
+          issue_number: thread.issueNumber,
+          body,
+        });
+        return (res.data as { id: number }).id;
+      } catch (error) {
+        throw failure(error);
+      }
+    },
+    async permission(repo, login) {
+      enter();
+      try {
+        const res = await octokit.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
+          ...paths(repo),
+          username: login,
+        });
+        // `permission` folds maintain into write and triage into read; `role_name` keeps them apart.
+        const data = res.data as { permission?: string; role_name?: string };
+        return roleOf(data.role_name) ?? roleOf(data.permission) ?? "none";
+      } catch (error) {
+        // 404: no such user, or a repository this token cannot see; either way no say here.
+        if ((error as { status?: number }).status === 404) return "none";
+        throw failure(error);
+      }
+    },
   };
 }
+
+const ROLES: readonly RepoRole[] = ["admin", "maintain", "write", "triage", "read", "none"];
+const roleOf = (name: string | undefined) => ROLES.find((r) => r === name);

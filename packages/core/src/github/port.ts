@@ -28,7 +28,20 @@ export interface PullRequest {
   head: string;
   base: string;
   state: "open" | "closed";
+  /** `owner/name` of the repository `head` lives in (another one for a fork; absent when that fork is gone). */
+  headRepo?: string;
 }
+
+/** A PR or issue thread, for replies that belong to no task. */
+export interface IssueRef extends RepoRef {
+  issueNumber: number;
+}
+
+/** The reactions Conveyor puts on a comment. */
+export type Reaction = "eyes" | "confused";
+
+/** A person's role on a repository, finest first as GitHub names it (`role_name`). */
+export type RepoRole = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
 export interface OpenPullRequest {
   title: string;
@@ -57,6 +70,12 @@ export interface GitHubPort {
   openPullRequest(repo: RepoRef, input: OpenPullRequest): Promise<PullRequest>;
   /** Throws GitHubError 404 when there is no such pull request. */
   getPullRequest(repo: RepoRef, number: number): Promise<PullRequest>;
+  /** Reacts to an issue comment; reacting twice with the same content is fine. */
+  addReaction(repo: RepoRef, commentId: number, content: Reaction): Promise<void>;
+  /** A comment on a thread that belongs to no task (answers to commands); returns its id. */
+  reply(thread: IssueRef, body: string): Promise<number>;
+  /** A login's role on a repository ("none" for a stranger). */
+  permission(repo: RepoRef, login: string): Promise<RepoRole>;
 }
 
 /** GitHub answered an error; `status` is its HTTP status (0: no answer). */

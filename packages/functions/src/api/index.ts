@@ -5,6 +5,7 @@ import { cors } from "hono/cors";
 import { PatternRouter } from "hono/router/pattern-router";
 import { ApprovalApi } from "./approval.ts";
 import { type ErrorBody, errorResponse, httpError } from "./error.ts";
+import { GitHubApi } from "./github.ts";
 import { requireUser, TaskApi } from "./task.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -35,6 +36,8 @@ export const app = new Hono()
     );
   })
   .get("/health", (c) => c.json({ ok: true as const }, 200))
+  // Signed by GitHub rather than bearing a token: before the token check and the 64 KB limit.
+  .route("/v1/github", GitHubApi)
   .use(
     "/v1/*",
     bodyLimit({
