@@ -142,7 +142,11 @@ export function analyze(entries: string[], opts: AnalyzeOptions = {}): Map<strin
         visit(node.expression);
         // `Namespace.member`, `Class.static`: follow the member, not the whole namespace.
         const left = symbolOf(node.expression);
-        if (left && left.flags & (ts.SymbolFlags.Namespace | ts.SymbolFlags.Class | ts.SymbolFlags.Enum)) {
+        if (
+          left &&
+          (left.flags & (ts.SymbolFlags.Namespace | ts.SymbolFlags.Class | ts.SymbolFlags.Enum) ||
+            importedLazily(left))
+        ) {
           follow(node.name);
         }
         return;
@@ -245,6 +249,18 @@ export function analyze(entries: string[], opts: AnalyzeOptions = {}): Map<strin
         }
       }
     }
+  }
+
+  /** A name bound by `const { X } = await import("...")`: its members are followed like a namespace's. */
+  function importedLazily(symbol: ts.Symbol): boolean {
+    return (symbol.declarations ?? []).some((d) => {
+      if (!ts.isBindingElement(d) || !ts.isVariableDeclaration(d.parent.parent)) return false;
+      let init = d.parent.parent.initializer;
+      if (init && ts.isAwaitExpression(init)) init = init.expression;
+      return Boolean(
+        init && ts.isCallExpression(init) && init.expression.kind === ts.SyntaxKind.ImportKeyword,
+      );
+    });
   }
 
   /** `store(core)`: the call of store.ts's `store` on a Core. */

@@ -1,4 +1,3 @@
-import { GitHubCommand } from "@conveyor/core/github-command";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { useCore } from "../config.ts";
@@ -28,6 +27,8 @@ export const GitHubApi = new Hono().post(
     if (!signature) throw httpError(401, "github.signature", "X-Hub-Signature-256 is required");
     // The signature covers the bytes as sent: verify them before parsing anything.
     const raw = Buffer.from(await c.req.arrayBuffer());
+    // Loaded on the first delivery: the task routes' cold start does not pay for it.
+    const { GitHubCommand } = await import("@conveyor/core/github-command");
     if (!GitHubCommand.verify(secret, raw, signature)) {
       throw httpError(401, "github.signature", "X-Hub-Signature-256 does not match the body");
     }
