@@ -53,6 +53,16 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     return page;
   }
 
+  /** The page as it is, in the light scheme and the dark one. */
+  async function shoot(name: string) {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-dark.png`) });
+    await page.emulateMedia({ colorScheme: "light" });
+  }
+
   async function submit(client: ReturnType<typeof apiClient>, description: string, options: object) {
     const res = await client.submit({ repo: "acme/api", description, options });
     expect(res.status, res.text).toBe(201);
@@ -136,14 +146,15 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     } finally {
       for (const id of ids) await alice.call("POST", `/v1/tasks/${id}/cancel`);
     }
-  });
+  }, 180_000); // 23 submits, list reads and a cancel that travels to the agent: slow on a loaded machine.
 
   it("follows a running task live, resumes after the socket is cut with no gap or duplicate, nudges and cancels", async () => {
     const taskId = await submit(dev, "add a health check endpoint", { turns: 200, stepMs: 400 });
     await open(`/tasks/${taskId}`);
     const count = () => page.locator(".viewport [data-event-id]").count();
     const link = page.locator("[data-link]");
-    await expect.poll(() => link.getAttribute("data-link")).toBe("live");
+    // The history comes over HTTP first, then the socket subscribes after it.
+    await expect.poll(() => link.getAttribute("data-link"), { timeout: 30_000 }).toBe("live");
     await expect
       .poll(() => page.locator('[data-type="agent.turn"]').count(), { timeout: 30_000 })
       .toBeGreaterThan(1);
@@ -180,9 +191,8 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
       .toContain('acting on nudge: "also update the README"');
 
     if (SCREENSHOTS) {
-      mkdirSync(SCREENSHOTS, { recursive: true });
       await page.locator('[data-type="agent.tool_call"]').last().click();
-      await page.screenshot({ path: join(SCREENSHOTS, "task.png") });
+      await shoot("task");
     }
 
     // Cancel asks for a second press, then the task ends CANCELLED and the stream with it.
@@ -219,6 +229,7 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
   it("asks at an approval gate with its detail; Approve resumes the task and the timeline shows the decision", async () => {
     const { taskId, card } = await gatedTaskPage("gate: approve");
     await expect(page.locator(".facts [data-status]").textContent()).resolves.toBe("awaiting approval");
+    if (SCREENSHOTS) await shoot("approval");
     await card.getByRole("button", { name: "Approve" }).click();
     await expect.poll(() => card.locator("[data-outcome]").textContent()).toBe("Approved by dev.");
     await expect
@@ -229,7 +240,6 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     await expect(decided.locator(".text").textContent()).resolves.toBe("by dev");
     const turn = (await dev.allEvents(taskId)).find((e) => e.type === "agent.turn" && e.data.turn === 1);
     expect(turn.data.text).toContain("(approved by dev)");
-    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "approval.png") });
   });
 
   it("Deny with a comment: the agent skips the step, goes on, and the timeline shows who denied and why", async () => {
@@ -331,11 +341,22 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     await page.getByRole("heading", { name: "Task not found" }).waitFor();
   });
 
+  it("shows a task submitted elsewhere without a Refresh, when the window is focused again", async () => {
+    await open("/");
+    const rows = page.locator("table.tasks tbody tr");
+    await rows.first().waitFor();
+    const taskId = await submit(dev, "submitted from the CLI", { turns: 1, stepMs: 0 });
+    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+    await expect.poll(() => rows.first().getAttribute("data-task-id"), { timeout: 30_000 }).toBe(taskId);
+    const ids = await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.taskId));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it("lays out the list for a screenshot", async () => {
     await open("/");
     await page.locator("table.tasks tbody tr").first().waitFor();
     const rows = await page.locator("table.tasks tbody tr").count();
     expect(rows).toBeGreaterThan(0);
-    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "tasks.png") });
+    if (SCREENSHOTS) await shoot("tasks");
   });
 });

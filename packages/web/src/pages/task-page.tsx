@@ -203,7 +203,7 @@ function TimelineRow({ row, active, open }: { row: Row; active: boolean; open: b
       data-type={row.event.type}
     >
       <span class="when mono">{clock(row.at)}</span>
-      <span class="what">
+      <span class="what" title={row.label}>
         {row.kind === "tool" ? <span aria-hidden="true">{open ? "▾ " : "▸ "}</span> : null}
         {row.kind === "milestone" ? <span aria-hidden="true">◆ </span> : null}
         {row.label}
