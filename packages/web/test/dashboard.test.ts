@@ -222,14 +222,19 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     expect(approval.status).toBe("pending");
     await open(`/tasks/${taskId}`);
     const card = page.locator(`.approval[data-approval-id="${approval.approvalId}"]`);
-    await expect.poll(() => card.locator("code.detail").textContent()).toBe(approval.detail);
+    await expect.poll(() => card.locator("code.approval-detail").textContent()).toBe(approval.detail);
     return { taskId, approval, card };
   }
 
   it("asks at an approval gate with its detail; Approve resumes the task and the timeline shows the decision", async () => {
     const { taskId, card } = await gatedTaskPage("gate: approve");
     await expect(page.locator(".facts [data-status]").textContent()).resolves.toBe("awaiting approval");
-    if (SCREENSHOTS) await shoot("approval");
+    if (SCREENSHOTS) {
+      await expect
+        .poll(() => page.locator("[data-link]").getAttribute("data-link"), { timeout: 30_000 })
+        .toBe("live");
+      await shoot("approval");
+    }
     await card.getByRole("button", { name: "Approve" }).click();
     await expect.poll(() => card.locator("[data-outcome]").textContent()).toBe("Approved by dev.");
     await expect

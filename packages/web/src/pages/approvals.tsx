@@ -71,7 +71,7 @@ function ApprovalCard({
     <div class="approval" data-approval-id={approval.approvalId}>
       <p>
         <strong>{outcome ? "The agent asked to run" : "The agent asks to run"}</strong>{" "}
-        <code class="detail">{approval.detail}</code>{" "}
+        <code class="approval-detail">{approval.detail}</code>{" "}
         <span class="muted small">
           ({approval.action}
           {outcome ? "" : `; denied automatically at ${new Date(approval.expiresAt).toLocaleTimeString()}`})
