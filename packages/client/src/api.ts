@@ -24,20 +24,10 @@ export type TaskStatusWire = TaskWire["status"];
 export type SubmitBody = Parameters<Client["v1"]["tasks"]["$post"]>[0]["json"];
 export type NudgeWire = InferResponseType<TaskEndpoint["nudges"]["$post"], 202>["nudge"];
 
-/** An approval (the approvals contract); its routes are not in the server's types yet. */
-export interface ApprovalWire {
-  approvalId: string;
-  taskId: string;
-  action: string;
-  detail: string;
-  status: "pending" | "approved" | "denied";
-  createdAt: string;
-  expiresAt: string;
-  decision?: "approve" | "deny";
-  by?: string;
-  comment?: string;
-  decidedAt?: string;
-}
+/** An approval (the approvals contract), as the API serves it. */
+export type ApprovalWire = InferResponseType<TaskEndpoint["approvals"]["$get"], 200>["approvals"][number];
+/** The body of an approve/deny. */
+export type DecisionBody = Parameters<TaskEndpoint["approvals"][":approvalId"]["$post"]>[0]["json"];
 
 /** One problem with a field of a request, as the API words it (`path` names the field). */
 export interface ApiIssue {
@@ -107,24 +97,6 @@ export function createApi(connection: ApiConnection, fetchImpl?: Fetch) {
   const send = async <T>(request: () => Promise<ClientResponse<T>>, signal?: AbortSignal) =>
     (await call(request, signal)).body;
 
-  /** For routes the server's types do not have yet (approvals): same errors, plain fetch. */
-  async function raw<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    let response: Response;
-    try {
-      response = await doFetch(new URL(path, withSlash(connection.apiUrl)), {
-        method,
-        signal,
-        headers: { authorization, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      throw new NetworkError(`Cannot reach the Conveyor API at ${connection.apiUrl} (${describe(error)})`);
-    }
-    if (!response.ok) throw await apiError(response);
-    return (await response.json()) as T;
-  }
-
   return {
     /** Submits a task; a repeated Idempotency-Key returns the original task, `replayed`. */
     submit: async (body: SubmitBody, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}) => {
@@ -179,27 +151,18 @@ export function createApi(connection: ApiConnection, fetchImpl?: Fetch) {
 
     /** A task's approvals, oldest first (pending and decided). */
     approvals: async (taskId: string, signal?: AbortSignal) =>
-      (
-        await raw<{ approvals: ApprovalWire[] }>(
-          "GET",
-          `v1/tasks/${encodeURIComponent(taskId)}/approvals`,
-          undefined,
-          signal,
-        )
-      ).approvals,
+      (await send(() => tasks[":id"].approvals.$get({ param: param(taskId) }, { init: { signal } }), signal))
+        .approvals,
 
     /** Approves or denies a pending approval; 409 CONFLICT when it was decided or expired first. */
-    decide: async (
-      taskId: string,
-      approvalId: string,
-      decision: { decision: "approve" | "deny"; comment?: string },
-      signal?: AbortSignal,
-    ) =>
+    decide: async (taskId: string, approvalId: string, decision: DecisionBody, signal?: AbortSignal) =>
       (
-        await raw<{ approval: ApprovalWire }>(
-          "POST",
-          `v1/tasks/${encodeURIComponent(taskId)}/approvals/${encodeURIComponent(approvalId)}`,
-          decision,
+        await send(
+          () =>
+            tasks[":id"].approvals[":approvalId"].$post(
+              { param: { ...param(taskId), approvalId: encodeURIComponent(approvalId) }, json: decision },
+              { init: { signal } },
+            ),
           signal,
         )
       ).approval,
@@ -207,8 +170,6 @@ export function createApi(connection: ApiConnection, fetchImpl?: Fetch) {
 }
 
 export type Api = ReturnType<typeof createApi>;
-
-const withSlash = (url: string) => (url.endsWith("/") ? url : `${url}/`);
 
 async function apiError(response: Response): Promise<ApiError> {
   const text = await response.text().catch(() => "");

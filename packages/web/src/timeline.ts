@@ -41,6 +41,8 @@ export interface PendingApproval {
   detail: string;
   expiresAt: string;
   eventId: string;
+  /** Once an `approval.decided` arrived. */
+  decided?: { decision: "approve" | "deny"; by: string; comment?: string };
 }
 
 type Data = Record<string, unknown>;
@@ -59,7 +61,7 @@ export class Timeline {
   /** Results that arrived before their call (writers' clocks may differ a little). */
   private readonly early = new Map<string, TaskEventLike>();
   private readonly requested = new Map<string, PendingApproval>();
-  private readonly decided = new Set<string>();
+  private readonly decided = new Map<string, NonNullable<PendingApproval["decided"]>>();
 
   get size() {
     return this.seen.size;
@@ -91,7 +93,11 @@ export class Timeline {
         });
         break;
       case "approval.decided":
-        this.decided.add(str(data.approvalId));
+        this.decided.set(str(data.approvalId), {
+          decision: data.decision === "approve" ? "approve" : "deny",
+          by: str(data.by),
+          ...(data.comment ? { comment: str(data.comment) } : {}),
+        });
         break;
     }
     const row = toRow(event);
@@ -110,9 +116,17 @@ export class Timeline {
     return true;
   }
 
+  /** Every `approval.requested`, oldest first, with its decision once `approval.decided` came. */
+  approvals(): PendingApproval[] {
+    return [...this.requested.values()].map((a) => {
+      const decided = this.decided.get(a.approvalId);
+      return decided ? { ...a, decided } : a;
+    });
+  }
+
   /** `approval.requested` without a matching `approval.decided`, oldest first. */
   pendingApprovals(): PendingApproval[] {
-    return [...this.requested.values()].filter((a) => !this.decided.has(a.approvalId));
+    return this.approvals().filter((a) => !a.decided);
   }
 
   private insert(row: Row) {

@@ -53,6 +53,16 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     return page;
   }
 
+  /** The page as it is, in the light scheme and the dark one. */
+  async function shoot(name: string) {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-dark.png`) });
+    await page.emulateMedia({ colorScheme: "light" });
+  }
+
   async function submit(client: ReturnType<typeof apiClient>, description: string, options: object) {
     const res = await client.submit({ repo: "acme/api", description, options });
     expect(res.status, res.text).toBe(201);
@@ -136,14 +146,15 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     } finally {
       for (const id of ids) await alice.call("POST", `/v1/tasks/${id}/cancel`);
     }
-  });
+  }, 180_000); // 23 submits, list reads and a cancel that travels to the agent: slow on a loaded machine.
 
   it("follows a running task live, resumes after the socket is cut with no gap or duplicate, nudges and cancels", async () => {
     const taskId = await submit(dev, "add a health check endpoint", { turns: 200, stepMs: 400 });
     await open(`/tasks/${taskId}`);
     const count = () => page.locator(".viewport [data-event-id]").count();
     const link = page.locator("[data-link]");
-    await expect.poll(() => link.getAttribute("data-link")).toBe("live");
+    // The history comes over HTTP first, then the socket subscribes after it.
+    await expect.poll(() => link.getAttribute("data-link"), { timeout: 30_000 }).toBe("live");
     await expect
       .poll(() => page.locator('[data-type="agent.turn"]').count(), { timeout: 30_000 })
       .toBeGreaterThan(1);
@@ -180,9 +191,8 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
       .toContain('acting on nudge: "also update the README"');
 
     if (SCREENSHOTS) {
-      mkdirSync(SCREENSHOTS, { recursive: true });
       await page.locator('[data-type="agent.tool_call"]').last().click();
-      await page.screenshot({ path: join(SCREENSHOTS, "task.png") });
+      await shoot("task");
     }
 
     // Cancel asks for a second press, then the task ends CANCELLED and the stream with it.
@@ -202,6 +212,78 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     expect([...ids].sort()).toEqual(expected);
   });
 
+  /** A scripted task that asks at its first turn, opened once the gate waits; its question from the API. */
+  async function gatedTaskPage(description: string) {
+    const taskId = await submit(dev, description, { turns: 2, stepMs: 0, approveAt: 1 });
+    await dev.waitFor(taskId, ["AWAITING_APPROVAL"], 60_000);
+    const listed = await dev.call("GET", `/v1/tasks/${taskId}/approvals`);
+    expect(listed.status).toBe(200);
+    const approval = listed.body.approvals[0] as { approvalId: string; detail: string; status: string };
+    expect(approval.status).toBe("pending");
+    await open(`/tasks/${taskId}`);
+    const card = page.locator(`.approval[data-approval-id="${approval.approvalId}"]`);
+    await expect.poll(() => card.locator("code.approval-detail").textContent()).toBe(approval.detail);
+    return { taskId, approval, card };
+  }
+
+  it("asks at an approval gate with its detail; Approve resumes the task and the timeline shows the decision", async () => {
+    const { taskId, card } = await gatedTaskPage("gate: approve");
+    await expect(page.locator(".facts [data-status]").textContent()).resolves.toBe("awaiting approval");
+    if (SCREENSHOTS) {
+      await expect
+        .poll(() => page.locator("[data-link]").getAttribute("data-link"), { timeout: 30_000 })
+        .toBe("live");
+      await shoot("approval");
+    }
+    await card.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => card.locator("[data-outcome]").textContent()).toBe("Approved by dev.");
+    await expect
+      .poll(() => page.locator(".facts [data-status]").textContent(), { timeout: 30_000 })
+      .toBe("completed");
+    const decided = page.locator('[data-type="approval.decided"]');
+    await expect.poll(() => decided.locator(".what").textContent()).toBe("approved");
+    await expect(decided.locator(".text").textContent()).resolves.toBe("by dev");
+    const turn = (await dev.allEvents(taskId)).find((e) => e.type === "agent.turn" && e.data.turn === 1);
+    expect(turn.data.text).toContain("(approved by dev)");
+  });
+
+  it("Deny with a comment: the agent skips the step, goes on, and the timeline shows who denied and why", async () => {
+    const { taskId, card } = await gatedTaskPage("gate: deny");
+    await card.getByLabel("Comment for the agent (optional)").fill("not on main");
+    await card.getByRole("button", { name: "Deny" }).click();
+    await expect.poll(() => card.locator("[data-outcome]").textContent()).toBe("Denied by dev: not on main");
+    await expect
+      .poll(() => page.locator(".facts [data-status]").textContent(), { timeout: 30_000 })
+      .toBe("completed");
+    const decided = page.locator('[data-type="approval.decided"]');
+    await expect.poll(() => decided.locator(".what").textContent()).toBe("denied");
+    await expect(decided.locator(".text").textContent()).resolves.toBe("by dev: not on main");
+    const turn = (await dev.allEvents(taskId)).find((e) => e.type === "agent.turn" && e.data.turn === 1);
+    expect(turn.data.text).toContain("denied by dev");
+  });
+
+  it("says in words when the approval was decided elsewhere first (409)", async () => {
+    const { taskId, approval, card } = await gatedTaskPage("gate: decided elsewhere");
+    // The page's answer is held until the same approval was denied over the API: a real race, made certain.
+    await page.route(`**/v1/tasks/${taskId}/approvals/${approval.approvalId}`, async (route) => {
+      if (route.request().method() === "POST") {
+        const first = await dev.call("POST", `/v1/tasks/${taskId}/approvals/${approval.approvalId}`, {
+          decision: "deny",
+        });
+        expect(first.status).toBe(200);
+      }
+      await route.continue();
+    });
+    await card.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => card.getByRole("alert").textContent()).toBe("Already decided: denied by dev.");
+    await expect
+      .poll(() => page.locator(".facts [data-status]").textContent(), { timeout: 30_000 })
+      .toBe("completed");
+    await expect
+      .poll(() => page.locator('[data-type="approval.decided"] .what').textContent())
+      .toBe("denied");
+  });
+
   it("shows the API's validation messages beside the fields, then submits and opens the task", async () => {
     await open("/new");
     await page.getByLabel("Turn limit").fill("501");
@@ -217,8 +299,23 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     await expect
       .poll(() => page.locator('[data-field="maxTurns"]').textContent())
       .toBe("must be a whole number from 1 to 500");
+    // The approvals settings: the API judges the timeout too, and its words stand beside the field.
     await page.getByLabel("Turn limit").fill("3");
-    await page.getByLabel("Agent options (optional)").fill("turns=2\nstepMs=0");
+    await page.getByLabel("Denied after (seconds without an answer)").fill("10");
+    await page.getByRole("button", { name: "Submit task" }).click();
+    const tooShort = await dev.submit({
+      repo: "acme/api",
+      description: "x",
+      approvals: { mode: "ask", timeoutS: 10 },
+    });
+    expect(tooShort.status).toBe(400);
+    await expect
+      .poll(() => page.locator('[data-field="approvals.timeoutS"]').textContent())
+      .toBe(tooShort.body.error.details.issues[0].message);
+    await page.getByLabel("Denied after (seconds without an answer)").fill("120");
+    await page.getByLabel("When the agent asks").selectOption("auto");
+    // Under "auto" the scripted gate is recorded as approved by policy and never waits.
+    await page.getByLabel("Agent options (optional)").fill("turns=2\nstepMs=0\napproveAt=1");
     await page.getByRole("button", { name: "Submit task" }).click();
     await page.waitForURL(/\/tasks\/[0-9A-Z]{26}$/);
     const taskId = page.url().split("/").at(-1) as string;
@@ -230,6 +327,10 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
       /^https:\/\/github\.com\/acme\/api\/pull\//,
     );
     await page.locator('[data-type="agent.milestone"]').first().waitFor();
+    await expect(page.locator('[data-type="approval.decided"] .text').textContent()).resolves.toBe(
+      "by policy",
+    );
+    expect((await dev.task(taskId)).body.task.approvals).toMatchObject({ mode: "auto" });
   });
 
   it("says a task does not exist, for an unknown id and for another user's task", async () => {
@@ -245,11 +346,22 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     await page.getByRole("heading", { name: "Task not found" }).waitFor();
   });
 
+  it("shows a task submitted elsewhere without a Refresh, when the window is focused again", async () => {
+    await open("/");
+    const rows = page.locator("table.tasks tbody tr");
+    await rows.first().waitFor();
+    const taskId = await submit(dev, "submitted from the CLI", { turns: 1, stepMs: 0 });
+    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+    await expect.poll(() => rows.first().getAttribute("data-task-id"), { timeout: 30_000 }).toBe(taskId);
+    const ids = await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.taskId));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it("lays out the list for a screenshot", async () => {
     await open("/");
     await page.locator("table.tasks tbody tr").first().waitFor();
     const rows = await page.locator("table.tasks tbody tr").count();
     expect(rows).toBeGreaterThan(0);
-    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "tasks.png") });
+    if (SCREENSHOTS) await shoot("tasks");
   });
 });

@@ -6,32 +6,54 @@ import type { PendingApproval } from "../timeline.ts";
 
 /**
  * Approvals waiting for a decision (an `approval.requested` event without its
- * `approval.decided`), each with Approve and Deny and an optional comment.
+ * `approval.decided`), each with Approve and Deny and an optional comment. One answered from
+ * this page stays, saying how it ended, so a refusal (decided elsewhere first) is not lost
+ * when the decision's event removes the question.
  */
 export function Approvals({
   ctx,
   taskId,
-  pending,
+  approvals,
 }: {
   ctx: Ctx;
   taskId: string;
-  pending: PendingApproval[];
+  approvals: PendingApproval[];
 }) {
+  const [answered, setAnswered] = useState<ReadonlySet<string>>(new Set());
+  const shown = approvals.filter((a) => !a.decided || answered.has(a.approvalId));
+  if (shown.length === 0) return null;
   return (
-    <section class="approvals" aria-label="Approvals waiting for you">
-      {pending.map((approval) => (
-        <ApprovalCard key={approval.approvalId} ctx={ctx} taskId={taskId} approval={approval} />
+    <section class="approvals" aria-label="Approvals">
+      {shown.map((approval) => (
+        <ApprovalCard
+          key={approval.approvalId}
+          ctx={ctx}
+          taskId={taskId}
+          approval={approval}
+          onAnswer={() => setAnswered((a) => new Set(a).add(approval.approvalId))}
+        />
       ))}
     </section>
   );
 }
 
-function ApprovalCard({ ctx, taskId, approval }: { ctx: Ctx; taskId: string; approval: PendingApproval }) {
+function ApprovalCard({
+  ctx,
+  taskId,
+  approval,
+  onAnswer,
+}: {
+  ctx: Ctx;
+  taskId: string;
+  approval: PendingApproval;
+  onAnswer: () => void;
+}) {
   const [comment, setComment] = useState("");
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState<{ text: string; error?: boolean }>();
 
   const decide = async (decision: "approve" | "deny") => {
+    onAnswer();
     setBusy(true);
     setNote(undefined);
     try {
@@ -44,30 +66,40 @@ function ApprovalCard({ ctx, taskId, approval }: { ctx: Ctx; taskId: string; app
     }
   };
 
+  const outcome = approval.decided;
   return (
-    <div class="approval">
+    <div class="approval" data-approval-id={approval.approvalId}>
       <p>
-        <strong>The agent asks to run</strong> <code>{approval.detail}</code>{" "}
+        <strong>{outcome ? "The agent asked to run" : "The agent asks to run"}</strong>{" "}
+        <code class="approval-detail">{approval.detail}</code>{" "}
         <span class="muted small">
-          ({approval.action}; denied automatically at {new Date(approval.expiresAt).toLocaleTimeString()})
+          ({approval.action}
+          {outcome ? "" : `; denied automatically at ${new Date(approval.expiresAt).toLocaleTimeString()}`})
         </span>
       </p>
-      <div class="row">
-        <input
-          aria-label="Comment for the agent (optional)"
-          placeholder="Comment (optional)"
-          value={comment}
-          maxLength={2000}
-          onInput={(e) => setComment((e.target as HTMLInputElement).value)}
-        />
-        <button type="button" disabled={busy} onClick={() => decide("approve")}>
-          Approve
-        </button>
-        <button type="button" class="danger" disabled={busy} onClick={() => decide("deny")}>
-          Deny
-        </button>
-      </div>
-      {note ? (
+      {outcome && !busy ? (
+        <p class="muted small" data-outcome={outcome.decision}>
+          {outcome.decision === "approve" ? "Approved" : "Denied"} by {outcome.by}
+          {outcome.comment ? `: ${outcome.comment}` : "."}
+        </p>
+      ) : (
+        <div class="row">
+          <input
+            aria-label="Comment for the agent (optional)"
+            placeholder="Comment (optional)"
+            value={comment}
+            maxLength={2000}
+            onInput={(e) => setComment((e.target as HTMLInputElement).value)}
+          />
+          <button type="button" disabled={busy} onClick={() => decide("approve")}>
+            Approve
+          </button>
+          <button type="button" class="danger" disabled={busy} onClick={() => decide("deny")}>
+            Deny
+          </button>
+        </div>
+      )}
+      {note && (note.error || !outcome) ? (
         <p class={note.error ? "field-error" : "muted small"} role={note.error ? "alert" : "status"}>
           {note.text}
         </p>

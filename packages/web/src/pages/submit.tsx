@@ -1,4 +1,5 @@
 import { ApiError, type SubmitBody } from "@conveyor/client/api";
+import { APPROVAL_MODES, type ApprovalMode, RULE_IDS, type RuleId } from "@conveyor/core/approval/rules";
 import { useState } from "preact/hooks";
 import type { Ctx } from "../app.tsx";
 import { inWords, isUnauthorized } from "../errors.ts";
@@ -12,9 +13,18 @@ const FIELDS = [
   "maxTurns",
   "maxBudgetUsd",
   "options",
+  "approvals.mode",
+  "approvals.allow",
+  "approvals.timeoutS",
 ] as const;
 type Field = (typeof FIELDS)[number];
-type Values = Record<Field, string>;
+type Values = Record<Exclude<Field, "approvals.mode" | "approvals.allow">, string>;
+
+const MODE_WORDS: Record<ApprovalMode, string> = {
+  ask: "Ask before risky actions",
+  all: "Ask before every tool use",
+  auto: "Never ask (recorded as approved by policy)",
+};
 
 /**
  * Submits a task. The API is the one judge of what is valid: its per-field messages are shown
@@ -29,12 +39,15 @@ export function Submit({ ctx }: { ctx: Ctx }) {
     maxTurns: "100",
     maxBudgetUsd: "10",
     options: "",
+    "approvals.timeoutS": "300",
   });
+  const [mode, setMode] = useState<ApprovalMode>("ask");
+  const [allow, setAllow] = useState<RuleId[]>([]);
   const [issues, setIssues] = useState<Partial<Record<Field, string>>>({});
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
 
-  const set = (field: Field) => (event: Event) =>
+  const set = (field: keyof Values) => (event: Event) =>
     setValues((v) => ({ ...v, [field]: (event.target as HTMLInputElement).value }));
 
   const submit = async (event: Event) => {
@@ -53,6 +66,14 @@ export function Submit({ ctx }: { ctx: Ctx }) {
       if (text) body[field] = Number.isFinite(Number(text)) ? Number(text) : text;
     }
     if (Object.keys(options).length > 0) body.options = options;
+    const timeout = values["approvals.timeoutS"].trim();
+    body.approvals = {
+      mode,
+      ...(mode !== "auto" && allow.length > 0 ? { allow } : {}),
+      ...(mode !== "auto" && timeout
+        ? { timeoutS: Number.isFinite(Number(timeout)) ? Number(timeout) : timeout }
+        : {}),
+    };
     setBusy(true);
     try {
       const { task } = await ctx.api.submit(body as SubmitBody);
@@ -66,7 +87,11 @@ export function Submit({ ctx }: { ctx: Ctx }) {
         const byField: Partial<Record<Field, string>> = {};
         const rest: string[] = [];
         for (const issue of failure.issues) {
-          const field = issue.path?.split(".")[0] as Field | undefined;
+          // `approvals.allow.0` belongs to the allow field; other nested paths to their top field.
+          const parts = issue.path?.split(".") ?? [];
+          const field = (parts[0] === "approvals" ? parts.slice(0, 2).join(".") : parts[0]) as
+            | Field
+            | undefined;
           if (field && FIELDS.includes(field) && !byField[field]) {
             byField[field] = field === issue.path ? issue.message : `${issue.path}: ${issue.message}`;
           } else rest.push(issue.path ? `${issue.path}: ${issue.message}` : issue.message);
@@ -184,6 +209,63 @@ export function Submit({ ctx }: { ctx: Ctx }) {
           />,
           "One key=value per line; numbers and true/false are read as such.",
         )}
+        <fieldset class="approvals-settings">
+          <legend>Approvals</legend>
+          {field(
+            "approvals.mode",
+            "When the agent asks",
+            <select
+              {...aria("approvals.mode")}
+              value={mode}
+              onChange={(e) => setMode((e.target as HTMLSelectElement).value as ApprovalMode)}
+            >
+              {APPROVAL_MODES.map((m) => (
+                <option key={m} value={m}>
+                  {m}: {MODE_WORDS[m]}
+                </option>
+              ))}
+            </select>,
+          )}
+          {mode === "auto" ? null : (
+            <>
+              <fieldset class="field plain">
+                <legend class="label">Allowed without asking</legend>
+                <div class="checks">
+                  {RULE_IDS.map((rule) => (
+                    <label key={rule} class="check">
+                      <input
+                        type="checkbox"
+                        name="approvals.allow"
+                        value={rule}
+                        checked={allow.includes(rule)}
+                        onChange={(e) => {
+                          const on = (e.target as HTMLInputElement).checked;
+                          setAllow((a) => (on ? [...a, rule] : a.filter((r) => r !== rule)));
+                        }}
+                      />
+                      <code>{rule}</code>
+                    </label>
+                  ))}
+                </div>
+                {issues["approvals.allow"] ? (
+                  <p class="field-error" data-field="approvals.allow">
+                    {issues["approvals.allow"]}
+                  </p>
+                ) : null}
+              </fieldset>
+              {field(
+                "approvals.timeoutS",
+                "Denied after (seconds without an answer)",
+                <input
+                  {...aria("approvals.timeoutS")}
+                  inputMode="numeric"
+                  value={values["approvals.timeoutS"]}
+                  onInput={set("approvals.timeoutS")}
+                />,
+              )}
+            </>
+          )}
+        </fieldset>
         <button type="submit" disabled={busy}>
           {busy ? "Submitting…" : "Submit task"}
         </button>

@@ -12,6 +12,8 @@ import { StatusBadge } from "./status-badge.tsx";
 const PAGE = 20;
 /** How far behind a writer's clock may be (DESIGN §4): live status starts this far before the list was read. */
 const SKEW_MS = 5_000;
+/** While the page is in view, the first page is read again this often (and whenever the window is focused). */
+const RELIST_MS = 15_000;
 
 /** The caller's tasks, newest first, a page at a time; the statuses of unfinished ones follow live. */
 export function TaskList({ ctx, status }: { ctx: Ctx; status?: string }) {
@@ -47,6 +49,51 @@ export function TaskList({ ctx, status }: { ctx: Ctx; status?: string }) {
     setTasks([]);
     setCursor(undefined);
     void load();
+  }, [filter, ctx.api]);
+
+  // Tasks submitted elsewhere (the CLI, a webhook) appear without a Refresh: one cheap request
+  // for the first page, merged into what is shown so pages already loaded stay.
+  const shown = useRef(tasks);
+  shown.current = tasks;
+  useEffect(() => {
+    let busy = false;
+    const relist = async () => {
+      if (busy || document.visibilityState !== "visible") return;
+      busy = true;
+      try {
+        const page = await ctx.api.list({ status: filter, limit: PAGE });
+        const before = shown.current;
+        const known = new Set(before.map((t) => t.taskId));
+        if (before.length > 0 && !page.tasks.some((t) => known.has(t.taskId))) {
+          // More new tasks than a page: what is shown no longer joins on; start again from the top.
+          setTasks(page.tasks);
+          setCursor(page.nextCursor ?? undefined);
+          return;
+        }
+        const fresh = new Map(page.tasks.map((t) => [t.taskId, t]));
+        const newest = before[0]?.taskId ?? "";
+        const added = page.tasks.filter((t) => !known.has(t.taskId) && t.taskId > newest);
+        if (added.length > 0 || page.tasks.some((t) => known.has(t.taskId))) {
+          setTasks((now) => [
+            ...added.filter((t) => !now.some((n) => n.taskId === t.taskId)),
+            ...now.map((t) => fresh.get(t.taskId) ?? t),
+          ]);
+        }
+      } catch {
+        // The next re-list (or a Refresh) makes up for a missed one; the list shown stays.
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(relist, RELIST_MS);
+    const onFocus = () => void relist();
+    window.addEventListener("focus", onFocus);
+    document.addEventListener("visibilitychange", onFocus);
+    return () => {
+      clearInterval(timer);
+      window.removeEventListener("focus", onFocus);
+      document.removeEventListener("visibilitychange", onFocus);
+    };
   }, [filter, ctx.api]);
 
   // One follower per unfinished task on the page, from just before the list was read.

@@ -50,6 +50,7 @@ export function TaskPage({ ctx, taskId }: { ctx: Ctx; taskId: string }) {
       wsUrl: ctx.wsUrl,
       token: ctx.token,
       taskId,
+      history: ctx.api,
       onEvents: (events) => {
         let changed = false;
         let snapshot = false;
@@ -90,7 +91,7 @@ export function TaskPage({ ctx, taskId }: { ctx: Ctx; taskId: string }) {
   const rows = timeline.rows;
   const openRow = open === undefined ? undefined : rows.find((r) => r.id === open);
   const terminal = task ? isTerminalStatus(task.status) : false;
-  const pending = timeline.pendingApprovals();
+  const approvals = timeline.approvals();
 
   return (
     <section class="page task">
@@ -159,7 +160,7 @@ export function TaskPage({ ctx, taskId }: { ctx: Ctx; taskId: string }) {
         </p>
       ) : null}
       {task?.result?.summary ? <p class="banner ok">{task.result.summary}</p> : null}
-      {pending.length > 0 ? <Approvals ctx={ctx} taskId={taskId} pending={pending} /> : null}
+      <Approvals ctx={ctx} taskId={taskId} approvals={approvals} />
       {task && !terminal ? <Steer ctx={ctx} task={task} onChanged={(t) => setTask(t)} /> : null}
       <h2 class="section">
         Timeline <span class="muted small">({timeline.size} events)</span>
@@ -202,7 +203,7 @@ function TimelineRow({ row, active, open }: { row: Row; active: boolean; open: b
       data-type={row.event.type}
     >
       <span class="when mono">{clock(row.at)}</span>
-      <span class="what">
+      <span class="what" title={row.label}>
         {row.kind === "tool" ? <span aria-hidden="true">{open ? "▾ " : "▸ "}</span> : null}
         {row.kind === "milestone" ? <span aria-hidden="true">◆ </span> : null}
         {row.label}
