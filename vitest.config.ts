@@ -24,6 +24,9 @@ export default defineConfig({
           globalSetup: ["packages/local/test/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // `expect.poll` waits on the stack, a browser or an agent: 1 s (vitest's default) is
+          // a tight timeout on a loaded machine; a condition that holds arrives well within this.
+          expect: { poll: { timeout: 20_000 } },
           pool: "forks",
         },
       },
