@@ -9,6 +9,7 @@ export interface Linkables {
   Connections?: sst.aws.Dynamo;
   TaskQueue?: sst.aws.Queue;
   TaskDlq?: sst.aws.Queue;
+  WebhookQueue?: sst.aws.Queue;
   Realtime?: sst.aws.ApiGatewayWebSocket;
   GitHubToken?: sst.Secret;
   /** The link (a secret or the runtime infra created) and the runtime's ARN, for IAM. */

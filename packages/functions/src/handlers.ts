@@ -49,7 +49,15 @@ export const handlers = {
   EventsGithub: {
     file: "stream/github",
     trigger: "stream:Events",
-    links: ["Tasks", "Events", "Nudges", "GitHubToken"],
+    // WebhookQueue: the same subscription queues outgoing webhook deliveries.
+    links: ["Tasks", "Events", "Nudges", "GitHubToken", "WebhookQueue"],
+    agentcore: [],
+  },
+  WebhookDeliver: {
+    file: "queue/webhook",
+    trigger: "queue:WebhookQueue",
+    // WebhookQueue: a failed delivery's backoff is a visibility change on its message.
+    links: ["Tasks", "Events", "Nudges", "WebhookQueue"],
     agentcore: [],
   },
   NudgesPush: {
@@ -77,6 +85,7 @@ export type LinkName =
   | "Connections"
   | "TaskQueue"
   | "TaskDlq"
+  | "WebhookQueue"
   | "AgentRuntime"
   | "Realtime"
   | "GitHubToken";

@@ -25,6 +25,7 @@ const HANDLER_BUDGET_BYTES: Record<keyof typeof handlers, number> = {
   WsDefault: 650 * 1024,
   EventsFanout: 400 * 1024,
   EventsGithub: 670 * 1024,
+  WebhookDeliver: 660 * 1024,
   NudgesPush: 650 * 1024,
   Reconcile: 660 * 1024,
 };
@@ -50,6 +51,7 @@ const LOADED_ON_FIRST_CALL = [
 /** The client a link's port calls through. */
 const CLIENT_OF: Partial<Record<LinkName, string>> = {
   TaskQueue: "@aws-sdk/client-sqs",
+  WebhookQueue: "@aws-sdk/client-sqs",
   AgentRuntime: "@aws-sdk/client-bedrock-agentcore",
   Realtime: "@aws-sdk/client-apigatewaymanagementapi",
   GitHubToken: "@octokit/core",

@@ -6,6 +6,7 @@ import { PatternRouter } from "hono/router/pattern-router";
 import { ApprovalApi } from "./approval.ts";
 import { type ErrorBody, errorResponse, httpError } from "./error.ts";
 import { requireUser, TaskApi } from "./task.ts";
+import { WebhookApi } from "./webhook.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -15,7 +16,7 @@ export const app = new Hono()
     "*",
     cors({
       origin: "*",
-      allowMethods: ["GET", "HEAD", "POST"],
+      allowMethods: ["GET", "HEAD", "POST", "DELETE"],
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
       maxAge: 600,
     }),
@@ -44,7 +45,8 @@ export const app = new Hono()
   )
   .use("/v1/*", requireUser)
   .route("/v1/tasks", TaskApi)
-  .route("/v1/approvals", ApprovalApi);
+  .route("/v1/approvals", ApprovalApi)
+  .route("/v1/webhooks", WebhookApi);
 
 app.onError(errorResponse);
 app.notFound((c) =>
