@@ -57,7 +57,7 @@ export const handlers = {
     file: "queue/webhook",
     trigger: "queue:WebhookQueue",
     // WebhookQueue: a failed delivery's backoff is a visibility change on its message.
-    links: ["Tasks", "Events", "Nudges", "WebhookQueue"],
+    links: ["Tasks", "WebhookQueue"],
     agentcore: [],
   },
   NudgesPush: {

@@ -10,6 +10,8 @@ export interface SqsLocal {
 
 export async function startSqs(opts: { port: number }): Promise<SqsLocal> {
   const port = await claimPort(opts.port, "SQS");
+  // patches/local-aws-sqs@2.0.2.patch: a ChangeMessageVisibility no longer counts as a receive
+  // (AWS counts receives only), so backoff by visibility does not reach the DLQ early.
   const server = await createSqsServer({ port, hostname: "127.0.0.1", emulateQueueCreationLifecycle: false });
   return {
     endpoint: `http://127.0.0.1:${port}`,
