@@ -2,7 +2,7 @@ import { handlers } from "../packages/functions/src/handlers.ts";
 import { functions as agentFunctions } from "./agent.ts";
 import { functions as apiFunctions } from "./api.ts";
 import { functions as cronFunctions } from "./cron.ts";
-import { dlqDrain, functions as queueFunctions, taskDlq } from "./queue.ts";
+import { dlqDrain, functions as queueFunctions, taskDlq, webhookDlq } from "./queue.ts";
 import { functions as realtimeFunctions } from "./realtime.ts";
 import { streamFailures, functions as streamFunctions } from "./streams.ts";
 
@@ -61,6 +61,19 @@ export const deadLetters = alarm("TaskDeadLetters", {
   dimensions: { FunctionName: dlqDrain.nodes.function.name },
   statistic: "Sum",
   period: 60,
+  evaluationPeriods: 1,
+  comparisonOperator: "GreaterThanThreshold",
+  threshold: 0,
+});
+
+/** Webhook deliveries that used up their attempts (a receiver down for hours, or refusing). */
+export const webhookDlqDepth = alarm("WebhookDlqDepth", {
+  alarmDescription: "WebhookDlq holds deliveries that used up their attempts",
+  namespace: "AWS/SQS",
+  metricName: "ApproximateNumberOfMessagesVisible",
+  dimensions: { QueueName: webhookDlq.nodes.queue.name },
+  statistic: "Maximum",
+  period: 300,
   evaluationPeriods: 1,
   comparisonOperator: "GreaterThanThreshold",
   threshold: 0,

@@ -10,6 +10,7 @@ export interface Linkables {
   Connections?: sst.aws.Dynamo;
   TaskQueue?: sst.aws.Queue;
   TaskDlq?: sst.aws.Queue;
+  WebhookQueue?: sst.aws.Queue;
   Realtime?: sst.aws.ApiGatewayWebSocket;
   GitHubToken?: sst.Secret;
   GitHubWebhookSecret?: sst.Secret;

@@ -24,7 +24,25 @@ export const taskQueue = new sst.aws.Queue("TaskQueue", {
   dlq: { queue: taskDlq.arn, retry: defaultLimits.maxReceiveCount },
 });
 
-export const queues = { TaskQueue: taskQueue, TaskDlq: taskDlq };
+/** Seconds a webhook delivery batch may take (each POST has `webhookTimeoutMs`, 10 s, at most). */
+export const WEBHOOK_TIMEOUT_SECONDS = 30;
+
+/** Webhook deliveries that used up their attempts: kept 14 days for inspection (no consumer). */
+export const webhookDlq = new sst.aws.Queue("WebhookDlq", {
+  transform: { queue: { messageRetentionSeconds: 14 * 24 * 3600 } },
+});
+
+/**
+ * One message per (event, webhook). A failed delivery hides its message for a backoff that
+ * doubles per attempt (a visibility change, see core's webhook/deliver.ts); after
+ * `webhookMaxAttempts` receives it moves to WebhookDlq.
+ */
+export const webhookQueue = new sst.aws.Queue("WebhookQueue", {
+  visibilityTimeout: `${6 * WEBHOOK_TIMEOUT_SECONDS} seconds`,
+  dlq: { queue: webhookDlq.arn, retry: defaultLimits.webhookMaxAttempts },
+});
+
+export const queues = { TaskQueue: taskQueue, TaskDlq: taskDlq, WebhookQueue: webhookQueue };
 
 // TaskQueue's consumer, the dispatcher, is wired in infra/agent.ts beside the runtime it starts.
 const [drain, ...others] = handlersOf("queue").filter((h) => h.source === "TaskDlq");
@@ -43,4 +61,21 @@ export const dlqDrain = taskDlq.subscribe(
   },
 );
 
-export const functions = { [drain.name]: dlqDrain.nodes.function.name };
+const [webhookDeliver, ...moreDeliverers] = handlersOf("queue").filter((h) => h.source === "WebhookQueue");
+if (!webhookDeliver || moreDeliverers.length > 0)
+  throw new Error("handlers.ts must name exactly one WebhookQueue consumer");
+
+/** POSTs deliveries to receivers; failures are reported per message (partial responses). */
+export const webhookConsumer = webhookQueue.subscribe(
+  handler(webhookDeliver.name, { ...storage, ...queues }, { timeout: `${WEBHOOK_TIMEOUT_SECONDS} seconds` }),
+  {
+    batch: { size: 10, partialResponses: true },
+    // A slow receiver holds a slot, not the account: at most 10 batches at once.
+    transform: { eventSourceMapping: { scalingConfig: { maximumConcurrency: 10 } } },
+  },
+);
+
+export const functions = {
+  [drain.name]: dlqDrain.nodes.function.name,
+  [webhookDeliver.name]: webhookConsumer.nodes.function.name,
+};

@@ -34,6 +34,7 @@ const PORTS: Record<string, string | null> = {
   runtime: "AgentRuntime",
   pusher: "Realtime",
   github: "GitHubToken",
+  webhookQueue: "WebhookQueue",
   // Its pending nudges expire when a task ends (wired in createCore, run by Task's lifecycle).
   taskEnded: "Nudges",
 };
@@ -43,7 +44,7 @@ const PORTS: Record<string, string | null> = {
  */
 const STUBBED = /[\\/]node_modules[\\/](@aws-sdk|@smithy|electrodb|@octokit|@anthropic-ai)[\\/]/;
 /** `core.config.queues.<key>` -> link. */
-const QUEUES: Record<string, string> = { task: "TaskQueue", dlq: "TaskDlq" };
+const QUEUES: Record<string, string> = { task: "TaskQueue", dlq: "TaskDlq", webhook: "WebhookQueue" };
 /** `core.runtime.<method>` -> IAM action. */
 const RUNTIME_ACTIONS: Record<string, string> = {
   invoke: "bedrock-agentcore:InvokeAgentRuntime",

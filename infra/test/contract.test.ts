@@ -91,6 +91,7 @@ describe("sst.config.ts", () => {
         "Reconcile",
         "TaskDlq.subscribe",
         "TaskQueue.subscribe",
+        "WebhookQueue.subscribe",
       ].sort(),
     );
     expect(rec.functions).toHaveLength(names.length);

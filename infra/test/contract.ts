@@ -595,6 +595,7 @@ const ENV_OF: Record<string, string> = {
   Connections: "CONVEYOR_CONNECTIONS_TABLE",
   TaskQueue: "CONVEYOR_TASK_QUEUE_URL",
   TaskDlq: "CONVEYOR_TASK_DLQ_URL",
+  WebhookQueue: "CONVEYOR_WEBHOOK_QUEUE_URL",
   GitHubToken: "CONVEYOR_GITHUB_TOKEN",
 };
 const SECRETS = new Set(["GitHubToken"]);

@@ -4,6 +4,7 @@ import { type Log, taskLogger } from "@conveyor/core/log";
 import { Nudge } from "@conveyor/core/nudge";
 import { Task } from "@conveyor/core/task";
 import { type Approvals, Bell, createApprovals } from "./approvals.ts";
+import { Interrupts } from "./interrupts.ts";
 import { createProgress, type Progress, releaseBreaker } from "./progress.ts";
 
 /** What a brain gets for one task. */
@@ -19,6 +20,8 @@ export interface AgentContext {
    * decision (`deny` at the deadline); rejects with AgentCancelled if the task is cancelled meanwhile.
    */
   approvals: Approvals;
+  /** Rung when an interrupt-mode nudge arrives: cut the current step short and take the inbox. */
+  interrupts: Interrupts;
   /** This task's logger: every line carries its taskId. */
   log: Log;
 }
@@ -64,6 +67,8 @@ export interface RunOptions {
   maxTerminalWaitMs?: number;
   /** Rung when the control plane pushes an approval decision (the agent server's `{kind: "approval"}`). */
   bell?: Bell;
+  /** Rung when the control plane pushes an interrupt-mode nudge. */
+  interrupts?: Interrupts;
 }
 
 /**
@@ -114,7 +119,16 @@ export async function runTask(
   const nudges = { take: () => Nudge.take(core, taskId, cancelled) };
   const approvals = createApprovals(core, task, controller.signal, opts.bell ?? new Bell(), log);
   try {
-    const result = await brain({ task, progress, signal: controller.signal, nudges, approvals, log });
+    const interrupts = opts.interrupts ?? new Interrupts();
+    const result = await brain({
+      task,
+      progress,
+      signal: controller.signal,
+      nudges,
+      approvals,
+      interrupts,
+      log,
+    });
     await finish(core, taskId, { to: "COMPLETED", reason: "completed", result }, log, opts.maxTerminalWaitMs);
   } catch (error) {
     if (error instanceof AgentCancelled) {

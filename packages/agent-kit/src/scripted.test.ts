@@ -1,6 +1,7 @@
 import { taskLogger } from "@conveyor/core/log";
 import type { Task } from "@conveyor/core/task";
 import { describe, expect, it } from "vitest";
+import { Interrupts } from "./interrupts.ts";
 import type { Progress } from "./progress.ts";
 import type { AgentContext } from "./run.ts";
 import { scripted } from "./scripted.ts";
@@ -9,7 +10,13 @@ import { scripted } from "./scripted.ts";
 async function run(
   turns: number,
   maxTurns = 100,
-  extra: { options?: Record<string, number>; approvals?: AgentContext["approvals"] } = {},
+  extra: {
+    options?: Record<string, number>;
+    approvals?: AgentContext["approvals"];
+    nudges?: AgentContext["nudges"];
+    interrupts?: Interrupts;
+    onTurnStart?: () => void;
+  } = {},
 ) {
   const milestones: string[] = [];
   const turnTexts: string[] = [];
@@ -43,7 +50,8 @@ async function run(
     task,
     progress,
     signal: new AbortController().signal,
-    nudges: { take: async () => [] },
+    nudges: extra.nudges ?? { take: async () => [] },
+    interrupts: extra.interrupts ?? new Interrupts(),
     approvals: extra.approvals ?? {
       request: async () => {
         throw new Error("no gate expected");
@@ -53,6 +61,37 @@ async function run(
   };
   return { result: await scripted()(ctx).catch((error: Error) => error), milestones, turnTexts };
 }
+
+describe("the scripted brain and interrupt-mode nudges", () => {
+  it("cuts its current sleep short and acts on the nudge in that turn", async () => {
+    const interrupts = new Interrupts();
+    let pending = [
+      { taskId: "t", nudgeId: "n1", message: "stop and look at the logs", mode: "interrupt" as const },
+    ];
+    const taken: string[] = [];
+    // A step of a minute (the longest allowed): only the interrupt ends it within the test's time.
+    const running = run(1, 100, {
+      options: { stepMs: 60_000 },
+      interrupts,
+      nudges: {
+        take: async () => {
+          const now = pending.map((n) => ({ ...n, status: "consumed" as const, createdAt: 0 }));
+          pending = [];
+          taken.push(...now.map((n) => n.nudgeId));
+          return now;
+        },
+      },
+    });
+    // Ring once the brain is asleep in its step (its listener is registered).
+    while ((interrupts as unknown as { listeners: Set<unknown> }).listeners.size === 0)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    interrupts.ring();
+    const { result, turnTexts } = await running;
+    expect(result).toMatchObject({ summary: "Done: add a health check (1 turn)" });
+    expect(taken).toEqual(["n1"]);
+    expect(turnTexts[0]).toContain('acting on nudge: "stop and look at the logs"');
+  }, 20_000);
+});
 
 describe("the scripted brain's words", () => {
   it("counts one turn as one turn", async () => {

@@ -13,7 +13,7 @@ const TOOLS = ["read_file", "search_code", "edit_file", "run_tests"] as const;
  */
 export const scripted =
   (hooks: { crash?: () => never } = {}): Brain =>
-  async ({ task, progress, signal, nudges, approvals }) => {
+  async ({ task, progress, signal, nudges, approvals, interrupts }) => {
     const opts = v.parse(AgentOptions.Scripted, task.options ?? {});
     const crash = hooks.crash ?? (() => process.kill(process.pid, "SIGKILL") as never);
     const subject = task.description.split("\n")[0]!.slice(0, 80);
@@ -28,9 +28,14 @@ export const scripted =
     for (let turn = 1; turn <= turns; turn++) {
       boundary();
       if (opts.crashAtTurn === turn) crash();
-      // The turn's work; a cancel wakes it early unless this agent ignores cancels.
+      // The turn's work; a cancel wakes it early unless this agent ignores cancels, and an
+      // interrupt-mode nudge cuts it short so the nudge is taken now.
       if (opts.stepMs > 0) {
-        await sleep(opts.stepMs, undefined, opts.ignoreCancel ? {} : { signal }).catch(() => undefined);
+        const cut = new AbortController();
+        const off = interrupts.on(() => cut.abort());
+        const wake = opts.ignoreCancel ? cut.signal : AbortSignal.any([signal, cut.signal]);
+        await sleep(opts.stepMs, undefined, { signal: wake }).catch(() => undefined);
+        off();
       }
       boundary();
       // Nudges taken at the boundary shape this turn.

@@ -3,9 +3,15 @@ import type { Core } from "@conveyor/core/core";
 import { logger } from "@conveyor/core/log";
 import * as v from "valibot";
 import { Bell } from "./approvals.ts";
+import { Interrupts } from "./interrupts.ts";
 import { type Brain, runTask } from "./run.ts";
 
-const Payload = v.object({ kind: v.picklist(["start", "nudge", "cancel", "approval"]), taskId: v.string() });
+const Payload = v.object({
+  kind: v.picklist(["start", "nudge", "cancel", "approval"]),
+  taskId: v.string(),
+  /** A nudge's mode: `interrupt` wakes the brain mid-turn; `queue` (or none) waits for the boundary. */
+  mode: v.optional(v.picklist(["queue", "interrupt"])),
+});
 
 export interface AgentServer {
   server: Server;
@@ -28,7 +34,10 @@ export async function serveAgent(
   brain: Brain,
   opts: { port?: number; host?: string } = {},
 ): Promise<AgentServer> {
-  const runs = new Map<string, { controller: AbortController; bell: Bell; done: Promise<unknown> }>();
+  const runs = new Map<
+    string,
+    { controller: AbortController; bell: Bell; interrupts: Interrupts; done: Promise<unknown> }
+  >();
   const started = new Set<string>();
   let lastUpdate = Math.floor(Date.now() / 1000);
 
@@ -37,13 +46,14 @@ export async function serveAgent(
     started.add(taskId);
     const controller = new AbortController();
     const bell = new Bell();
-    const done = runTask(core, taskId, brain, { signal: controller.signal, bell })
+    const interrupts = new Interrupts();
+    const done = runTask(core, taskId, brain, { signal: controller.signal, bell, interrupts })
       .catch((error) => logger.error("run failed", { taskId, error: String(error) }))
       .finally(() => {
         runs.delete(taskId);
         lastUpdate = Math.floor(Date.now() / 1000);
       });
-    runs.set(taskId, { controller, bell, done });
+    runs.set(taskId, { controller, bell, interrupts, done });
     lastUpdate = Math.floor(Date.now() / 1000);
     return "started";
   }
@@ -75,6 +85,8 @@ export async function serveAgent(
       if (payload.kind === "cancel") run.controller.abort(new Error("cancelled"));
       // A decision: the waiting gate re-reads its approval now rather than at the next heartbeat.
       if (payload.kind === "approval") run.bell.ring();
+      // A queued nudge waits in the inbox for the turn boundary; an interrupt wakes the brain now.
+      if (payload.kind === "nudge" && payload.mode === "interrupt") run.interrupts.ring();
       return reply(200, { status: "accepted" });
     }
     reply(404, { error: "not found" });

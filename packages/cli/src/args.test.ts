@@ -31,6 +31,17 @@ describe("parseOption", () => {
 });
 
 describe("parseInvocation", () => {
+  it("takes --interrupt on nudge, and queues by default", () => {
+    expect(parseInvocation(["nudge", "01J", "look", "again", "--interrupt"])).toMatchObject({
+      command: "nudge",
+      taskId: "01J",
+      message: "look again",
+      interrupt: true,
+    });
+    expect(parseInvocation(["nudge", "01J", "look"])).not.toHaveProperty("interrupt");
+    expect(() => parseInvocation(["cancel", "01J", "--interrupt"])).toThrow(UsageError);
+  });
+
   it("reads a run with every submit flag", () => {
     const inv = parseInvocation([
       "run",

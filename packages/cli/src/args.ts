@@ -46,7 +46,7 @@ export type Invocation =
   | { command: "status"; global: GlobalFlags; taskId: string; comment?: boolean }
   | { command: "events"; global: GlobalFlags; taskId: string; after?: string; limit: number; all: boolean }
   | { command: "list"; global: GlobalFlags; status?: TaskStatus; limit: number; cursor?: string }
-  | { command: "nudge"; global: GlobalFlags; taskId: string; message: string }
+  | { command: "nudge"; global: GlobalFlags; taskId: string; message: string; interrupt?: boolean }
   | { command: "cancel"; global: GlobalFlags; taskId: string }
   | { command: "approvals"; global: GlobalFlags; pending: boolean; taskId?: string; cursor?: string }
   | {
@@ -82,6 +82,7 @@ const OPTIONS = {
   poll: { type: "boolean" },
   comment: { type: "boolean" },
   pending: { type: "boolean" },
+  interrupt: { type: "boolean" },
   task: { type: "string" },
   approvals: { type: "string" },
   allow: { type: "string", multiple: true },
@@ -123,7 +124,7 @@ const ALLOWED: Record<Command, readonly Flag[]> = {
   watch: FOLLOW,
   events: ["after", "limit", "all"],
   list: ["status", "limit", "cursor"],
-  nudge: [],
+  nudge: ["interrupt"],
   cancel: [],
   approvals: ["pending", "task", "cursor"],
   approve: ["comment"],
@@ -266,7 +267,7 @@ function commandInvocation(
       if (!id) throw new UsageError("nudge needs a task id");
       if (!message)
         throw new UsageError(`nudge needs a message: ${CONVEYOR} nudge ${id} "try the other approach"`);
-      return { command: cmd, global, taskId: id, message };
+      return { command: cmd, global, taskId: id, message, ...(values.interrupt ? { interrupt: true } : {}) };
     }
     case "cancel":
       return { command: cmd, global, taskId: taskId(cmd, rest) };

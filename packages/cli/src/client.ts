@@ -152,11 +152,20 @@ export function createApi(connection: Connection, fetchImpl?: Fetch) {
         signal,
       ),
 
-    /** Sends a nudge to a running task; the agent takes it at its next turn. */
-    nudge: async (taskId: string, message: string, signal?: AbortSignal) =>
+    /** Sends a nudge to a running task; the agent takes it at its next turn, or at once with `interrupt`. */
+    nudge: async (
+      taskId: string,
+      message: string,
+      signal?: AbortSignal,
+      mode: "queue" | "interrupt" = "queue",
+    ) =>
       (
         await send(
-          () => tasks[":id"].nudges.$post({ param: param(taskId), json: { message } }, { init: { signal } }),
+          () =>
+            tasks[":id"].nudges.$post(
+              { param: param(taskId), json: { message, mode } },
+              { init: { signal } },
+            ),
           signal,
         )
       ).nudge,

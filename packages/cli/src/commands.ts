@@ -63,9 +63,13 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
     case "events":
       return events(ctx, inv);
     case "nudge": {
-      const nudge = await api.nudge(inv.taskId, inv.message, signal);
+      const nudge = await api.nudge(inv.taskId, inv.message, signal, inv.interrupt ? "interrupt" : "queue");
       out.data(
-        out.json ? pretty({ nudge }) : `Nudge ${nudge.nudgeId} sent; the agent takes it at its next turn.`,
+        out.json
+          ? pretty({ nudge })
+          : inv.interrupt
+            ? `Nudge ${nudge.nudgeId} sent; the agent interrupts its current turn to take it.`
+            : `Nudge ${nudge.nudgeId} sent; the agent takes it at its next turn.`,
       );
       return 0;
     }

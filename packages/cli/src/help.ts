@@ -75,11 +75,14 @@ Lists your tasks, newest first.
   --status S           only tasks in this status (e.g. running, completed)
   --limit N            page size, 1..100 (default 20)
   --cursor C           the next page, as printed after the previous one`,
-  nudge: `Usage: ${CONVEYOR} nudge <taskId> "<message>"
+  nudge: `Usage: ${CONVEYOR} nudge <taskId> "<message>" [--interrupt]
 
 Steers a running agent: the message (1..2000 characters) is taken at its next turn
-and shows in that turn. A task takes at most 10 nudges a minute, 20 waiting at once;
-nudges still waiting when the task ends expire, each with an event.`,
+and shows in that turn. With --interrupt the agent cuts its current turn short to take
+it now. A task takes at most 10 nudges a minute, 20 waiting at once;
+nudges still waiting when the task ends expire, each with an event.
+
+  --interrupt          interrupt the turn in flight instead of waiting for its end`,
   cancel: `Usage: ${CONVEYOR} cancel <taskId>
 
 Cancels a task. One that has not started is cancelled at once and never runs; a
@@ -134,7 +137,7 @@ Commands:
   events <taskId>                         show a task's events
   list                                    list your tasks
   watch <taskId>                          follow a task to the end
-  nudge <taskId> "<message>"              steer a running agent
+  nudge <taskId> "<message>"              steer a running agent (--interrupt: now)
   cancel <taskId>                         cancel a task
   approvals [--pending]                   list what agents asked to be approved
   approve <taskId> [approvalId]           let an agent go ahead

@@ -6,7 +6,8 @@
 export interface Config {
   region: string;
   tables: { tasks: string; events: string; nudges: string; connections: string };
-  queues: { task: string; dlq: string };
+  /** `webhook` (and its `webhookDlq`): outgoing webhook deliveries; "" where a function does not link it. */
+  queues: { task: string; dlq: string; webhook: string; webhookDlq?: string };
   /**
    * Endpoint overrides for the local stack (absent in AWS), and the WebSocket API's
    * @connections management endpoint (in AWS too) for those that push to watchers.
@@ -16,6 +17,12 @@ export interface Config {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   runtimeArn: string;
   limits: Limits;
+  /**
+   * Which webhook targets are allowed. `public` (the cloud, and the default): https only, and no
+   * host that resolves to a private, loopback or link-local address. `local` (the local stack):
+   * any http(s) URL, so a receiver on 127.0.0.1 works.
+   */
+  webhookTargets?: "public" | "local";
   /** GitHub status comments (DESIGN §6); absent: comments are off. */
   github?: GitHubConfig;
 }
@@ -74,6 +81,14 @@ export interface Limits {
   githubMaxWaitMs: number;
   /** Base of the 5xx retry backoff: (n+1)² × this. */
   githubRetryBaseMs: number;
+  /** Receives of one webhook delivery before it goes to WebhookDlq (WebhookQueue's maxReceiveCount). */
+  webhookMaxAttempts: number;
+  /** First retry of a failed webhook delivery after this many seconds, doubling per attempt (at most 12 h). */
+  webhookBackoffSeconds: number;
+  /** How long a webhook receiver has to answer. */
+  webhookTimeoutMs: number;
+  /** Webhook subscriptions per user. */
+  webhooksPerUser: number;
 }
 
 export const defaultLimits: Limits = {
@@ -99,6 +114,10 @@ export const defaultLimits: Limits = {
   githubWriteGapMs: 1_000,
   githubMaxWaitMs: 60_000,
   githubRetryBaseMs: 1_000,
+  webhookMaxAttempts: 8,
+  webhookBackoffSeconds: 30,
+  webhookTimeoutMs: 10_000,
+  webhooksPerUser: 10,
 };
 
 export namespace Config {
@@ -138,7 +157,12 @@ export namespace Config {
         nudges: need("CONVEYOR_NUDGES_TABLE"),
         connections: env.CONVEYOR_CONNECTIONS_TABLE ?? "",
       },
-      queues: { task: env.CONVEYOR_TASK_QUEUE_URL ?? "", dlq: env.CONVEYOR_TASK_DLQ_URL ?? "" },
+      queues: {
+        task: env.CONVEYOR_TASK_QUEUE_URL ?? "",
+        dlq: env.CONVEYOR_TASK_DLQ_URL ?? "",
+        webhook: env.CONVEYOR_WEBHOOK_QUEUE_URL ?? "",
+      },
+      webhookTargets: env.CONVEYOR_WEBHOOK_TARGETS === "local" ? "local" : "public",
       endpoints: {
         dynamodb: env.CONVEYOR_DYNAMODB_ENDPOINT || undefined,
         sqs: env.CONVEYOR_SQS_ENDPOINT || undefined,
@@ -191,6 +215,8 @@ export namespace Config {
       CONVEYOR_TASK_DLQ_URL: config.queues.dlq,
       CONVEYOR_RUNTIME_ARN: config.runtimeArn,
     };
+    if (config.queues.webhook) env.CONVEYOR_WEBHOOK_QUEUE_URL = config.queues.webhook;
+    if (config.webhookTargets) env.CONVEYOR_WEBHOOK_TARGETS = config.webhookTargets;
     if (config.endpoints.dynamodb) env.CONVEYOR_DYNAMODB_ENDPOINT = config.endpoints.dynamodb;
     if (config.endpoints.sqs) env.CONVEYOR_SQS_ENDPOINT = config.endpoints.sqs;
     if (config.endpoints.agentcore) env.CONVEYOR_AGENTCORE_ENDPOINT = config.endpoints.agentcore;

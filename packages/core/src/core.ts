@@ -6,6 +6,7 @@ import type { GitHubPort } from "./github/port.ts";
 import type { TaskQueue } from "./queue/index.ts";
 import type { RealtimePusher } from "./realtime/pusher.ts";
 import type { AgentRuntime } from "./runtime/port.ts";
+import type { WebhookQueue } from "./webhook/queue.ts";
 
 /**
  * Everything a use-case needs: configuration, the store, the ports and a clock.
@@ -21,6 +22,8 @@ export interface Core {
   readonly runtime: AgentRuntime;
   readonly pusher: RealtimePusher;
   readonly github: GitHubPort;
+  /** Outgoing webhook deliveries (WebhookQueue). */
+  readonly webhookQueue: WebhookQueue;
   /**
    * What other domains owe a task once it has ended: its pending nudges expire and its
    * pending approvals are denied. Task's
@@ -40,6 +43,7 @@ export function createCore(
     runtime?: AgentRuntime;
     pusher?: RealtimePusher;
     github?: GitHubPort;
+    webhookQueue?: WebhookQueue;
     now?: () => number;
   } = {},
 ): Core {
@@ -48,6 +52,7 @@ export function createCore(
   let runtime = ports.runtime;
   let pusher = ports.pusher;
   let github = ports.github;
+  let webhookQueue = ports.webhookQueue;
   return {
     config,
     get db() {
@@ -80,6 +85,16 @@ export function createCore(
         }),
       );
       return pusher;
+    },
+    get webhookQueue() {
+      webhookQueue ??= onFirstCall<WebhookQueue>(
+        () => import("./webhook/sqs.ts").then((m) => m.sqsWebhookQueue(config)),
+        (use) => ({
+          send: async (messages) => (await use()).send(messages),
+          retryIn: async (receiptHandle, seconds) => (await use()).retryIn(receiptHandle, seconds),
+        }),
+      );
+      return webhookQueue;
     },
     get github() {
       github ??= githubPort(config);

@@ -8,6 +8,7 @@ import { IdempotencyEntity } from "./idempotency/idempotency.entity.ts";
 import { NudgeEntity } from "./nudge/nudge.entity.ts";
 import { QuotaEntity } from "./quota/quota.entity.ts";
 import { TaskEntity } from "./task/task.entity.ts";
+import { WebhookAttemptEntity, WebhookEntity } from "./webhook/webhook.entity.ts";
 
 /**
  * The ElectroDB entities, bound to the configured tables. Imported by the modules that query
@@ -26,6 +27,8 @@ export function createStore(client: DynamoDBDocumentClient, config: Config) {
     event: TaskEventEntity(client, events),
     nudge: NudgeEntity(client, nudges),
     approval: ApprovalEntity(client, tasks),
+    webhook: WebhookEntity(client, tasks),
+    webhookAttempt: WebhookAttemptEntity(client, tasks),
   };
 }
 

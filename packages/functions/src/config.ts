@@ -32,6 +32,7 @@ function fromResource(): Config {
       CONVEYOR_CONNECTIONS_TABLE: linked(() => Resource.Connections.name),
       CONVEYOR_TASK_QUEUE_URL: linked(() => Resource.TaskQueue.url),
       CONVEYOR_TASK_DLQ_URL: linked(() => Resource.TaskDlq.url),
+      CONVEYOR_WEBHOOK_QUEUE_URL: linked(() => Resource.WebhookQueue.url),
       CONVEYOR_RUNTIME_ARN: linked(() => Resource.AgentRuntime.value),
       CONVEYOR_REALTIME_ENDPOINT:
         linked(() => Resource.Realtime.managementEndpoint) || process.env.CONVEYOR_REALTIME_ENDPOINT,

@@ -50,7 +50,15 @@ export const handlers = {
   EventsGithub: {
     file: "stream/github",
     trigger: "stream:Events",
-    links: ["Tasks", "Events", "Nudges", "GitHubToken"],
+    // WebhookQueue: the same subscription queues outgoing webhook deliveries.
+    links: ["Tasks", "Events", "Nudges", "GitHubToken", "WebhookQueue"],
+    agentcore: [],
+  },
+  WebhookDeliver: {
+    file: "queue/webhook",
+    trigger: "queue:WebhookQueue",
+    // WebhookQueue: a failed delivery's backoff is a visibility change on its message.
+    links: ["Tasks", "WebhookQueue"],
     agentcore: [],
   },
   NudgesPush: {
@@ -79,6 +87,7 @@ export type LinkName =
   | "Connections"
   | "TaskQueue"
   | "TaskDlq"
+  | "WebhookQueue"
   | "AgentRuntime"
   | "Realtime"
   | "GitHubToken"

@@ -9,6 +9,7 @@ declare module "sst" {
     Connections: { name: string; type: "sst.aws.Dynamo" };
     TaskQueue: { url: string; type: "sst.aws.Queue" };
     TaskDlq: { url: string; type: "sst.aws.Queue" };
+    WebhookQueue: { url: string; type: "sst.aws.Queue" };
     AgentRuntime: { value: string; type: "sst.sst.Secret" };
     GitHubToken: { value: string; type: "sst.sst.Secret" };
     GitHubWebhookSecret: { value: string; type: "sst.sst.Secret" };

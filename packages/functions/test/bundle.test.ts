@@ -27,6 +27,7 @@ const HANDLER_BUDGET_BYTES: Record<keyof typeof handlers, number> = {
   WsDefault: 497 * 1024,
   EventsFanout: 296 * 1024,
   EventsGithub: 500 * 1024,
+  WebhookDeliver: 500 * 1024,
   NudgesPush: 497 * 1024,
   Reconcile: 500 * 1024,
 };
@@ -52,6 +53,7 @@ const LOADED_ON_FIRST_CALL = [
 /** The client a link's port calls through. */
 const CLIENT_OF: Partial<Record<LinkName, string>> = {
   TaskQueue: "@aws-sdk/client-sqs",
+  WebhookQueue: "@aws-sdk/client-sqs",
   AgentRuntime: "@aws-sdk/client-bedrock-agentcore",
   Realtime: "@aws-sdk/client-apigatewaymanagementapi",
   GitHubToken: "@octokit/core",

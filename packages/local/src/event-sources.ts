@@ -9,10 +9,11 @@ export interface EventSourcesOptions {
   config: Config;
   dynamoEndpoint: string;
   sqsEndpoint: string;
-  queueArns: { task: string; dlq: string };
+  queueArns: { task: string; dlq: string; webhook: string };
   handlers: {
     dispatch: SqsPollerOptions["handler"];
     dlq: SqsPollerOptions["handler"];
+    webhook: SqsPollerOptions["handler"];
     fanout: StreamPollerOptions["handler"];
     github: StreamPollerOptions["handler"];
     nudge: StreamPollerOptions["handler"];
@@ -28,7 +29,7 @@ export interface EventSourcesOptions {
 
 /**
  * The event source mappings infra declares, emulated: TaskQueue -> dispatch, TaskDlq -> its
- * drain, and each stream subscription with its settings from core's `streamSubscriptions`.
+ * drain, WebhookQueue -> webhook deliveries, and each stream subscription with its settings from core's `streamSubscriptions`.
  * Returns their stops, in start order.
  */
 export function startEventSources(opts: EventSourcesOptions): (() => Promise<void>)[] {
@@ -85,6 +86,16 @@ export function startEventSources(opts: EventSourcesOptions): (() => Promise<voi
       : { maximumBatchingWindowInSeconds: opts.githubBatchingWindowMs / 1_000 },
   );
   mapStream("NudgesPush", config.tables.nudges, handlers.nudge);
+
+  // WebhookQueue -> deliveries to receivers (WebhookDlq has no consumer: its letters wait there).
+  const webhookPoller = startSqsPoller({
+    client: sqsClient(opts.sqsEndpoint),
+    queueUrl: config.queues.webhook,
+    queueArn: queueArns.webhook,
+    handler: handlers.webhook,
+    log,
+  });
+  stops.push(webhookPoller.stop);
 
   // TaskDlq's drain, so no dead letter sits there unexplained.
   const dlqPoller = startSqsPoller({

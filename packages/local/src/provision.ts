@@ -15,12 +15,13 @@ export async function provision(opts: {
   prefix: string;
   limits?: Partial<Limits>;
   visibilityTimeoutSeconds?: number;
-}): Promise<{ config: Config; queueArns: { task: string; dlq: string } }> {
+}): Promise<{ config: Config; queueArns: { task: string; dlq: string; webhook: string } }> {
   const limits = { ...defaultLimits, ...opts.limits };
   const [tables, queues] = await Promise.all([
     createTables(opts.dynamoEndpoint, opts.prefix),
     createQueues(opts.sqsEndpoint, opts.prefix, {
       maxReceiveCount: limits.maxReceiveCount,
+      webhookMaxReceiveCount: limits.webhookMaxAttempts,
       visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30,
     }),
   ]);
@@ -34,11 +35,13 @@ export async function provision(opts: {
         nudges: tables.Nudges,
         connections: tables.Connections,
       },
-      queues: { task: queues.task, dlq: queues.dlq },
+      queues: { task: queues.task, dlq: queues.dlq, webhook: queues.webhook, webhookDlq: queues.webhookDlq },
+      // Receivers on this machine (127.0.0.1) are what local webhooks are for.
+      webhookTargets: "local",
       endpoints: { dynamodb: opts.dynamoEndpoint, sqs: opts.sqsEndpoint },
       runtimeArn: LOCAL_RUNTIME_ARN,
       limits,
     },
-    queueArns: { task: queues.taskArn, dlq: queues.dlqArn },
+    queueArns: { task: queues.taskArn, dlq: queues.dlqArn, webhook: queues.webhookArn },
   };
 }

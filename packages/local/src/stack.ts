@@ -248,6 +248,7 @@ async function loadHandlers() {
     sources: {
       dispatch: (await import("@conveyor/functions/queue/dispatch")).handler,
       dlq: (await import("@conveyor/functions/queue/dlq")).handler,
+      webhook: (await import("@conveyor/functions/queue/webhook")).handler,
       fanout: (await import("@conveyor/functions/stream/fanout")).handler,
       github: (await import("@conveyor/functions/stream/github")).handler,
       nudge: (await import("@conveyor/functions/stream/nudge")).handler,
@@ -287,6 +288,7 @@ function linkResources(config: Config) {
   link("Connections", { name: config.tables.connections, type: "sst.aws.Dynamo" });
   link("TaskQueue", { url: config.queues.task, type: "sst.aws.Queue" });
   link("TaskDlq", { url: config.queues.dlq, type: "sst.aws.Queue" });
+  link("WebhookQueue", { url: config.queues.webhook, type: "sst.aws.Queue" });
   link("AgentRuntime", { value: config.runtimeArn, type: "sst.sst.Secret" });
   // Empty without a token: the handlers then write comments to the state dir.
   link("GitHubToken", { value: config.github?.token ?? "", type: "sst.sst.Secret" });

@@ -197,6 +197,33 @@ describe("the claude brain", () => {
     expect(github.pulls("acme", "api").every((p) => !p.head.includes(taskId))).toBe(true);
   }, 240_000);
 
+  it("interrupts the turn in flight for an interrupt-mode nudge: the model reads it while that turn still hangs", async () => {
+    const nudge = "stop, the spec changed";
+    // The first request never ends: without an interrupt this turn would never finish.
+    const taskId = await submit("interrupt", (req) =>
+      userTexts(req.body).some((t) => t.includes(nudge))
+        ? say("Switched to the new spec.")
+        : hang({ afterStart: true }),
+    );
+    while (requestsOf("interrupt").length === 0) await sleep(200);
+    const sent = await api.call("POST", `/v1/tasks/${taskId}/nudges`, { message: nudge, mode: "interrupt" });
+    expect(sent.status).toBe(202);
+    expect(sent.body.nudge).toMatchObject({ mode: "interrupt", status: "pending" });
+    const task = await done(taskId);
+    expect(task.status).toBe("COMPLETED");
+    const mine = requestsOf("interrupt");
+    // The hung request, then one carrying the nudge.
+    expect(userTexts(mine[0]!.body).some((t) => t.includes(nudge))).toBe(false);
+    expect(mine.findIndex((r) => userTexts(r.body).some((t) => t.includes(nudge)))).toBeGreaterThan(0);
+    const all = await events(taskId);
+    const nudgeId = sent.body.nudge.nudgeId;
+    for (const type of ["nudge.received", "nudge.acknowledged"]) {
+      const found = all.filter((e) => e.type === type && e.data.nudgeId === nudgeId);
+      expect(found, type).toHaveLength(1);
+      expect(found[0]!.data.mode).toBe("interrupt");
+    }
+  }, 240_000);
+
   it("cancels mid-run: CANCELLED, and the model receives no request after it", async () => {
     // A command that runs until interrupted and says when it has started (Claude Code refuses
     // a standalone sleep of 25 s or more, so no plain `sleep 60`).

@@ -64,7 +64,11 @@ describe("steering and self-healing", () => {
     await waitForEvent(api, taskId, (e) => e.type === "agent.turn" && e.data.turn === 1);
     const sent = await api.call("POST", `/v1/tasks/${taskId}/nudges`, { message: "use the retry helper" });
     expect(sent.status).toBe(202);
-    expect(sent.body.nudge).toMatchObject({ status: "pending", message: "use the retry helper" });
+    expect(sent.body.nudge).toMatchObject({
+      status: "pending",
+      message: "use the retry helper",
+      mode: "queue",
+    });
     await api.waitFor(taskId, ["COMPLETED"]);
     const events = await api.allEvents(taskId);
     const ack = events.findIndex((e) => e.type === "nudge.acknowledged");
@@ -78,6 +82,29 @@ describe("steering and self-healing", () => {
     const turnsBefore = events.slice(0, ack).filter((e) => e.type === "agent.turn").length;
     expect(events[steered]?.data.turn).toBe(turnsBefore + 1);
   });
+
+  it("cuts the scripted brain's step short for an interrupt-mode nudge", async () => {
+    // One turn whose step sleeps a minute (the longest allowed): only the interrupt ends it in time.
+    const { body } = await api.submit({
+      repo: "acme/api",
+      description: "interrupt me",
+      options: { turns: 1, stepMs: 60_000 },
+    });
+    const { taskId } = body.task;
+    await waitForEvent(api, taskId, (e) => e.type === "agent.milestone" && e.data.name === "plan");
+    const sent = await api.call("POST", `/v1/tasks/${taskId}/nudges`, {
+      message: "look at the logs first",
+      mode: "interrupt",
+    });
+    expect(sent.status).toBe(202);
+    expect(sent.body.nudge.mode).toBe("interrupt");
+    await api.waitFor(taskId, ["COMPLETED"], 40_000);
+    const events = await api.allEvents(taskId);
+    const turn = events.find((e) => e.type === "agent.turn");
+    expect(String(turn?.data.text)).toContain("look at the logs first");
+    for (const type of ["nudge.received", "nudge.acknowledged"])
+      expect(events.find((e) => e.type === type)?.data.mode, type).toBe("interrupt");
+  }, 50_000);
 
   it("refuses nudges to a finished task (409), empty ones (400), and too many (429)", async () => {
     const { body } = await api.submit({

@@ -28,7 +28,7 @@ export async function converse(
   ctx: AgentContext,
   opts: { config: ClaudeConfig; ws: Workspace; prompt: string },
 ): Promise<Conversation> {
-  const { task, progress, signal, nudges, approvals, log } = ctx;
+  const { task, progress, signal, nudges, approvals, interrupts, log } = ctx;
   const input = new Inbox<SDKUserMessage>();
   const say = (text: string) =>
     input.push({ type: "user", message: { role: "user", content: text }, parent_tool_use_id: null });
@@ -96,6 +96,23 @@ export async function converse(
     return taken.length > 0;
   };
 
+  // An interrupt-mode nudge: take the inbox now, stop the turn in flight (the SDK's interrupt()),
+  // then hand the nudges over, so they open the next turn instead of waiting for this one to end.
+  // The interrupted turn ends in an `error_during_execution` result, which is not a failure here.
+  let interrupting = 0;
+  const interruptTurn = async () => {
+    if (cancelled || input.closed) return;
+    const taken = await nudges.take();
+    if (taken.length === 0 || cancelled) return;
+    interrupting++;
+    log.info("turn interrupted by a nudge", { nudges: taken.map((n) => n.nudgeId) });
+    await q.interrupt().catch((error) => log.warn("interrupt failed", { error: String(error) }));
+    for (const nudge of taken) say(nudgeMessage(nudge.message));
+  };
+  const offInterrupts = interrupts.on(() => {
+    interruptTurn().catch((error) => log.warn("interrupt-mode nudge not taken", { error: String(error) }));
+  });
+
   const seen = new Set<string>();
   const calls = new Map<string, string>();
   let turns = task.turns;
@@ -129,6 +146,11 @@ export async function converse(
         const { inputTokens, outputTokens } = tokensOf(message);
         await progress.cost(Math.max(0, message.total_cost_usd - spent), inputTokens, outputTokens);
         spent = Math.max(spent, message.total_cost_usd);
+        if (interrupting > 0 && message.subtype === "error_during_execution") {
+          // The turn we interrupted: the nudges pushed meanwhile start the next one.
+          interrupting--;
+          continue;
+        }
         const failure = failureOf(message, limits, lastError);
         if (failure) throw failure;
         if (message.subtype === "success") summary = message.result;
@@ -150,6 +172,7 @@ export async function converse(
     // The SDK's own errors (a CLI that exited, an aborted stream): one line, no stack.
     throw new AgentFailure("agent_error", preview(String((error as Error)?.message ?? error), 300));
   } finally {
+    offInterrupts();
     signal.removeEventListener("abort", stop);
     clearTimeout(grace);
     input.end();

@@ -7,7 +7,12 @@ import { ULID_PATTERN } from "../util/ulid.ts";
  * protocol and the client read them without loading the store (ElectroDB, the AWS SDK).
  */
 
-const nudgeData = v.object({ nudgeId: v.string(), message: v.optional(v.string()) });
+const nudgeData = v.object({
+  nudgeId: v.string(),
+  message: v.optional(v.string()),
+  /** How the nudge was to be taken (`queue` | `interrupt`); absent on nudges from before modes. */
+  mode: v.optional(v.picklist(["queue", "interrupt"])),
+});
 
 /** Every event type of v1 with the shape of its `data`. */
 export const eventData = {

@@ -16,14 +16,24 @@ import { floorId, newId } from "../util/ulid.ts";
  * or expired with `nudge.expired` when its task ends first. None is lost without a word.
  */
 export namespace Nudge {
+  /**
+   * `queue` (the default): the agent takes the nudge at its next turn boundary. `interrupt`: the
+   * agent cuts its current turn short to take it now (a lost push falls back to `queue`).
+   */
+  export const Mode = v.picklist(["queue", "interrupt"]);
+  export type Mode = v.InferOutput<typeof Mode>;
+
   export const CreateInput = v.strictObject({
     message: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(2000)),
+    mode: v.optional(Mode, "queue"),
   });
 
   export const Info = v.object({
     taskId: v.string(),
     nudgeId: v.string(),
     message: v.string(),
+    // Nudges stored before modes existed were all queued.
+    mode: v.optional(Mode, "queue"),
     status: v.picklist(["pending", "consumed", "expired"]),
     createdAt: v.number(),
     consumedAt: v.optional(v.number()),
@@ -36,6 +46,7 @@ export namespace Nudge {
       nudgeId: nudge.nudgeId,
       taskId: nudge.taskId,
       message: nudge.message,
+      mode: nudge.mode,
       status: nudge.status,
       createdAt: new Date(nudge.createdAt).toISOString(),
       consumedAt: nudge.consumedAt === undefined ? undefined : new Date(nudge.consumedAt).toISOString(),
@@ -92,6 +103,7 @@ export namespace Nudge {
       tenantId,
       userId,
       message: input.message,
+      mode: input.mode,
       status: "pending" as const,
       createdAt: now,
       expiresAt: Math.floor(now / 1000) + core.config.limits.eventTtlDays * 86_400,
@@ -127,6 +139,7 @@ export namespace Nudge {
               TaskEvent.build(core, nudge.taskId, "nudge.received", {
                 nudgeId: nudge.nudgeId,
                 message: nudge.message,
+                mode: nudge.mode,
               }),
             )
             .commit(),
@@ -143,6 +156,7 @@ export namespace Nudge {
         kind: "nudge",
         taskId: task.taskId,
         nudgeId: nudge.nudgeId,
+        mode: nudge.mode,
       });
       return "pushed";
     } catch (error) {
@@ -197,7 +211,11 @@ export namespace Nudge {
             .commit(),
           e
             .put(
-              TaskEvent.build(core, nudge.taskId, type, { nudgeId: nudge.nudgeId, message: nudge.message }),
+              TaskEvent.build(core, nudge.taskId, type, {
+                nudgeId: nudge.nudgeId,
+                message: nudge.message,
+                mode: nudge.mode,
+              }),
             )
             .commit(),
           ...(to === "consumed"

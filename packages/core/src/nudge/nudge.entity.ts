@@ -12,6 +12,7 @@ export const NudgeEntity = (client: DynamoDBDocumentClient, table: string) =>
         tenantId: { type: "string", required: true, readOnly: true },
         userId: { type: "string", required: true, readOnly: true },
         message: { type: "string", required: true },
+        mode: { type: ["queue", "interrupt"] as const },
         status: { type: ["pending", "consumed", "expired"] as const, required: true },
         createdAt: { type: "number", required: true },
         consumedAt: { type: "number" },

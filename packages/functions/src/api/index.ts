@@ -7,6 +7,7 @@ import { ApprovalApi } from "./approval.ts";
 import { type ErrorBody, errorResponse, httpError } from "./error.ts";
 import { GitHubApi } from "./github.ts";
 import { requireUser, TaskApi } from "./task.ts";
+import { WebhookApi } from "./webhook.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -16,7 +17,7 @@ export const app = new Hono()
     "*",
     cors({
       origin: "*",
-      allowMethods: ["GET", "HEAD", "POST"],
+      allowMethods: ["GET", "HEAD", "POST", "DELETE"],
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
       maxAge: 600,
     }),
@@ -47,7 +48,8 @@ export const app = new Hono()
   )
   .use("/v1/*", requireUser)
   .route("/v1/tasks", TaskApi)
-  .route("/v1/approvals", ApprovalApi);
+  .route("/v1/approvals", ApprovalApi)
+  .route("/v1/webhooks", WebhookApi);
 
 app.onError(errorResponse);
 app.notFound((c) =>
