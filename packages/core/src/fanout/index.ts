@@ -83,12 +83,10 @@ export namespace Fanout {
     async deliver(core, taskId, events) {
       let delivered = 0;
       try {
-        let connections = await Connections.watchers(core, taskId);
+        let connections = await Connections.subscribers(core, taskId);
         // Connections in parallel, each connection's frames in order; a gone one is dropped at once.
         for (const event of events) {
-          const results = await Promise.all(
-            connections.map((id) => Connections.send(core, id, { type: "event", taskId, event })),
-          );
+          const results = await Promise.all(connections.map((to) => Connections.deliver(core, to, event)));
           connections = connections.filter((_, i) => results[i] !== "gone");
           delivered++;
         }
