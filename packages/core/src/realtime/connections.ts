@@ -121,20 +121,6 @@ export namespace Connections {
     return result;
   }
 
-  /**
-   * One stored event to one subscriber, in its format: an `event` frame, or its AG-UI group
-   * one frame per event, stopping at the first frame that did not go out.
-   */
-  export async function deliver(core: Core, to: Subscriber, event: EventInfo): Promise<PushResult> {
-    if (to.format !== "ag-ui")
-      return send(core, to.connectionId, { type: "event", taskId: event.taskId, event });
-    for (const frame of toAgUi(event)) {
-      const result = await send(core, to.connectionId, frame);
-      if (result !== "sent") return result;
-    }
-    return "sent";
-  }
-
   /** A connection watches a task (found by connection on cleanup, by task on fan-out). */
   export async function watch(
     core: Core,

@@ -7,6 +7,7 @@ import type { EventFormat } from "../event/schema.ts";
 import { Task } from "../task/index.ts";
 import { rewind } from "../util/ulid.ts";
 import { Connections, type Subscriber } from "./connections.ts";
+import { deliver } from "./deliver.ts";
 import { ClientMessage, type ServerFrame } from "./protocol.ts";
 
 export { ClientMessage, type ServerFrame } from "./protocol.ts";
@@ -112,7 +113,7 @@ export namespace Realtime {
       const page = await TaskEvent.list(core, taskId, { after: cursor, limit: 100 });
       for (const event of page) {
         if (skip && event.eventId <= skip) continue;
-        if ((await Connections.deliver(core, to, event)) === "gone") return GONE;
+        if ((await deliver(core, to, event)) === "gone") return GONE;
         last = event.eventId;
       }
       if (page.length < 100) return last;

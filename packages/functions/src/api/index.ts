@@ -59,7 +59,12 @@ app.get(
   "/openapi.json",
   doc({ summary: "This document (OpenAPI 3.1)", public: true, ok: { 200: { description: "OpenAPI 3.1" } } }),
   async (c) => {
-    openapi ??= import("./openapi.ts").then(({ openApiDocument }) => openApiDocument(app as never));
+    openapi ??= import("./openapi.ts")
+      .then(({ openApiDocument }) => openApiDocument(app as never))
+      .catch((error) => {
+        openapi = undefined; // the next call tries again
+        throw error;
+      });
     return c.json((await openapi) as object, 200);
   },
 );
