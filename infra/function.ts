@@ -1,5 +1,5 @@
 import { type HandlerName, handlers, type LinkName } from "../packages/functions/src/handlers.ts";
-import { BUNDLE_TARGET, RUNTIME } from "./pins.ts";
+import { BUNDLE_TARGET, HANDLER_EXTERNALS, RUNTIME } from "./pins.ts";
 
 /** The resources a handler may be linked to, by the name it reads them under (`Resource.<name>`). */
 export interface Linkables {
@@ -53,7 +53,11 @@ export function handler(
     runtime: RUNTIME,
     architecture: "arm64",
     // Split, as `pnpm build` does: clients a port loads on first call stay out of the init path.
-    nodejs: { format: "esm", splitting: true, esbuild: { target: BUNDLE_TARGET } },
+    nodejs: {
+      format: "esm",
+      splitting: true,
+      esbuild: { target: BUNDLE_TARGET, external: HANDLER_EXTERNALS },
+    },
     link,
     permissions: [...permissions, ...(extra.permissions ?? [])],
   };

@@ -14,6 +14,7 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, build, type Metafile } from "esbuild";
+import { HANDLER_EXTERNALS } from "../infra/pins.ts";
 import { handlers } from "../packages/functions/src/handlers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -72,6 +73,7 @@ export async function buildBundles(outDir = join(ROOT, "dist")) {
       ]),
     ),
     outdir: outDir,
+    external: [...OPTIONS.external, ...HANDLER_EXTERNALS],
     splitting: true,
     chunkNames: "functions/chunks/[name]-[hash]",
   });

@@ -9,11 +9,10 @@ import type { Actor } from "../actor.ts";
 import { Auth } from "../auth/index.ts";
 import type { Core } from "../core.ts";
 import { VisibleError } from "../error.ts";
-import { type AgUiEvent, toAgUi } from "../event/ag-ui.ts";
-import type { EventFormat, EventInfo } from "../event/schema.ts";
+import type { AgUiEvent } from "../event/ag-ui.ts";
+import type { EventFormat } from "../event/schema.ts";
 import type { ServerFrame } from "./protocol.ts";
 import { WS_LIMITS } from "./protocol.ts";
-import type { PushResult } from "./pusher.ts";
 
 /**
  * The items of the Connections table: exactly those ElectroDB's `connection` and
