@@ -1,4 +1,4 @@
-import { BUNDLE_TARGET } from "./pins.ts";
+import { BUNDLE_TARGET, HANDLER_EXTERNALS } from "./pins.ts";
 
 /**
  * How every Lambda handler is bundled, as SST's `nodejs` function args: infra/function.ts
@@ -21,5 +21,6 @@ export const NODEJS = {
     // function name: the SDK's, valibot's and our errors set `name` themselves, and
     // Powertools compares a processor's class name only in its synchronous path, unused here.
     keepNames: false,
+    external: HANDLER_EXTERNALS,
   },
 } as const;

@@ -56,7 +56,14 @@ export function handler(
     runtime: RUNTIME,
     architecture: "arm64",
     // The same bundle `pnpm build` makes and `pnpm bench:bundles` measures (infra/bundle.ts).
-    nodejs: { ...NODEJS, esbuild: { ...NODEJS.esbuild, mainFields: [...NODEJS.esbuild.mainFields] } },
+    nodejs: {
+      ...NODEJS,
+      esbuild: {
+        ...NODEJS.esbuild,
+        mainFields: [...NODEJS.esbuild.mainFields],
+        external: [...NODEJS.esbuild.external],
+      },
+    },
     link,
     permissions: [...permissions, ...(extra.permissions ?? [])],
   };

@@ -16,6 +16,13 @@ export const RUNTIME = "nodejs24.x";
  */
 export const BUNDLE_TARGET = "es2023";
 /**
+ * Left out of every handler bundle. The OpenAPI generator (hono-openapi's standard-json and
+ * standard-openapi) reaches zod's converters through `import()` for zod schemas; the API's
+ * schemas are valibot, so those paths never run, and bundling them would ship ~500 KB of zod
+ * in the Api's zip for nothing.
+ */
+export const HANDLER_EXTERNALS = ["zod", "zod/*", "zod-to-json-schema"];
+/**
  * The model the agent runs on Bedrock unless `CONVEYOR_AGENT_MODEL` says otherwise: Claude
  * Sonnet through its global cross-region inference profile, which any AgentCore region can
  * call. For data that must stay in one geography, use that geography's profile (`us.`,

@@ -49,7 +49,7 @@ const OPTIONS = {
   minify: NODEJS.minify,
   keepNames: NODEJS.esbuild.keepNames,
   mainFields: [...NODEJS.esbuild.mainFields],
-  external: ["sharp", "pg-native"],
+  external: ["sharp", "pg-native", ...NODEJS.esbuild.external],
   banner: { js: BANNER },
   metafile: true,
   logLevel: "warning",

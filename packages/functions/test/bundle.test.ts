@@ -99,6 +99,20 @@ describe("pnpm build", () => {
     },
   );
 
+  test("no handler bundles @ag-ui/core or zod; the Api loads its OpenAPI generator on demand", () => {
+    const packages = (keys: string[]) =>
+      new Set(keys.flatMap((key) => Object.keys(metafile.outputs[key]!.inputs).map(packageOf)));
+    for (const name of Object.keys(handlers)) {
+      const { loaded, lazy } = chunksOf(metafile, bundleOf(name).file);
+      const all = packages([...loaded, ...lazy]);
+      for (const pkg of ["@ag-ui/core", "zod", "zod-to-json-schema"])
+        expect(all, `${name}: ${pkg}`).not.toContain(pkg);
+    }
+    const api = chunksOf(metafile, bundleOf("Api").file);
+    expect(packages(api.loaded)).not.toContain("@valibot/to-json-schema");
+    expect(packages(api.lazy)).toContain("@valibot/to-json-schema");
+  });
+
   test.each(Object.keys(handlers))(
     "%s loads in a fresh node, exports an async handler of fewer than 3 parameters, touches no network",
     async (name) => {

@@ -67,3 +67,7 @@ export const EventInfo = v.object({
   data: v.unknown(),
 });
 export type EventInfo = v.InferOutput<typeof EventInfo>;
+
+/** How events are served: Conveyor's own shape, or mapped to AG-UI events (ag-ui.ts). */
+export const EventFormat = v.picklist(["conveyor", "ag-ui"], 'must be "conveyor" or "ag-ui"');
+export type EventFormat = v.InferOutput<typeof EventFormat>;

@@ -2,6 +2,7 @@ import type { Core } from "../core.ts";
 import type { TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
 import { Connections } from "../realtime/connections.ts";
+import { deliver } from "../realtime/deliver.ts";
 
 /** One stream record: where it sits in the shard, and the event it carries. */
 export interface FanoutRecord {
@@ -83,12 +84,10 @@ export namespace Fanout {
     async deliver(core, taskId, events) {
       let delivered = 0;
       try {
-        let connections = await Connections.watchers(core, taskId);
+        let connections = await Connections.subscribers(core, taskId);
         // Connections in parallel, each connection's frames in order; a gone one is dropped at once.
         for (const event of events) {
-          const results = await Promise.all(
-            connections.map((id) => Connections.send(core, id, { type: "event", taskId, event })),
-          );
+          const results = await Promise.all(connections.map((to) => deliver(core, to, event)));
           connections = connections.filter((_, i) => results[i] !== "gone");
           delivered++;
         }

@@ -9,6 +9,8 @@ import type { Actor } from "../actor.ts";
 import { Auth } from "../auth/index.ts";
 import type { Core } from "../core.ts";
 import { VisibleError } from "../error.ts";
+import type { AgUiEvent } from "../event/ag-ui.ts";
+import type { EventFormat } from "../event/schema.ts";
 import type { ServerFrame } from "./protocol.ts";
 import { WS_LIMITS } from "./protocol.ts";
 
@@ -36,6 +38,12 @@ interface Connection {
   userId: string;
   connectedAt: number;
   expiresAt: number;
+}
+
+/** A connection watching a task, and the format it asked for. */
+export interface Subscriber {
+  connectionId: string;
+  format: EventFormat;
 }
 
 /** WebSocket connections and the tasks each watches: what the socket handlers and the fan-out need. */
@@ -103,7 +111,7 @@ export namespace Connections {
     return { type: "user", tenantId: connection.tenantId, userId: connection.userId };
   }
 
-  export async function send(core: Core, connectionId: string, frame: ServerFrame) {
+  export async function send(core: Core, connectionId: string, frame: ServerFrame | AgUiEvent) {
     const result = await core.pusher.post(connectionId, JSON.stringify(frame));
     if (result === "gone") await disconnect(core, connectionId);
     // A dropped frame leaves a gap only a resume can fill: close the socket so the client
@@ -113,7 +121,12 @@ export namespace Connections {
   }
 
   /** A connection watches a task (found by connection on cleanup, by task on fan-out). */
-  export async function watch(core: Core, connectionId: string, taskId: string) {
+  export async function watch(
+    core: Core,
+    connectionId: string,
+    taskId: string,
+    format: EventFormat = "conveyor",
+  ) {
     await core.db.send(
       new PutCommand({
         TableName: table(core),
@@ -125,6 +138,8 @@ export namespace Connections {
           ...subscriptionKey(connectionId, taskId),
           gsi1pk: `$conveyor#taskid_${taskId}`.toLowerCase(),
           gsi1sk: `$subscription_1#connectionid_${connectionId}`.toLowerCase(),
+          // Only when not the default, so a plain subscription is the item ElectroDB wrote.
+          ...(format === "conveyor" ? {} : { format }),
           __edb_e__: "subscription",
           __edb_v__: "1",
         },
@@ -140,23 +155,36 @@ export namespace Connections {
 
   /** Connections watching a task. */
   export async function watchers(core: Core, taskId: string): Promise<string[]> {
-    const connections: string[] = [];
+    return (await subscribers(core, taskId)).map((s) => s.connectionId);
+  }
+
+  /** Connections watching a task, each with the format it subscribed in. */
+  export async function subscribers(core: Core, taskId: string): Promise<Subscriber[]> {
+    const connections: Subscriber[] = [];
     const subscribed = paginateQuery(
       { client: core.db },
       {
         TableName: table(core),
         IndexName: "gsi1",
         KeyConditionExpression: "#pk = :pk and begins_with(#sk, :sk)",
-        ExpressionAttributeNames: { "#pk": "gsi1pk", "#sk": "gsi1sk", "#id": "connectionId" },
+        ExpressionAttributeNames: {
+          "#pk": "gsi1pk",
+          "#sk": "gsi1sk",
+          "#id": "connectionId",
+          "#format": "format",
+        },
         ExpressionAttributeValues: {
           ":pk": `$conveyor#taskid_${taskId}`.toLowerCase(),
           ":sk": "$subscription_1#connectionid_",
         },
-        ProjectionExpression: "#id",
+        ProjectionExpression: "#id, #format",
       },
     );
     for await (const page of subscribed) {
-      for (const item of page.Items ?? []) connections.push(item.connectionId as string);
+      for (const item of page.Items ?? []) {
+        const format = item.format === "ag-ui" ? "ag-ui" : "conveyor";
+        connections.push({ connectionId: item.connectionId as string, format });
+      }
     }
     return connections;
   }

@@ -3,9 +3,11 @@ import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
 import { invalidInput, VisibleError, WIRE } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
+import type { EventFormat } from "../event/schema.ts";
 import { Task } from "../task/index.ts";
 import { rewind } from "../util/ulid.ts";
-import { Connections } from "./connections.ts";
+import { Connections, type Subscriber } from "./connections.ts";
+import { deliver } from "./deliver.ts";
 import { ClientMessage, type ServerFrame } from "./protocol.ts";
 
 export { ClientMessage, type ServerFrame } from "./protocol.ts";
@@ -47,7 +49,7 @@ export namespace Realtime {
       const actor = await actorOf(core, connectionId);
       await Actor.provide(actor, async () => {
         if (message.action === "subscribe")
-          await subscribe(core, connectionId, message.taskId, message.after);
+          await subscribe(core, connectionId, message.taskId, message.after, message.format);
         else if (message.action === "unsubscribe") await unsubscribe(core, connectionId, message.taskId);
       });
     } catch (error) {
@@ -68,29 +70,55 @@ export namespace Realtime {
    * Stores the subscription first (so live fan-out covers everything from now on),
    * then replays what is stored after the cursor rewound by the skew window, then
    * confirms. Overlap between replay and live delivery is deduped by the client.
+   *
+   * AG-UI clients cannot dedup as easily (a second TEXT_MESSAGE_START breaks the stream), so
+   * theirs is strictly after `after`, and most of it is sent before live delivery starts: replay,
+   * watch, then replay what came meanwhile. Only that last short read can overlap live frames,
+   * and then as identical frames.
    */
-  export async function subscribe(core: Core, connectionId: string, taskId: string, after?: string) {
+  export async function subscribe(
+    core: Core,
+    connectionId: string,
+    taskId: string,
+    after?: string,
+    format: EventFormat = "conveyor",
+  ) {
     const task = await Task.fromId(core, taskId);
-    await Connections.watch(core, connectionId, task.taskId);
-    let cursor = rewind(after, core.config.limits.skewMs);
-    let last: string | undefined;
-    for (;;) {
-      const page = await TaskEvent.list(core, task.taskId, { after: cursor, limit: 100 });
-      for (const event of page) {
-        const result = await send(core, connectionId, { type: "event", taskId: task.taskId, event });
-        if (result === "gone") return;
-        last = event.eventId;
-      }
-      if (page.length < 100) break;
-      cursor = page.at(-1)?.eventId;
+    const to = { connectionId, format };
+    let last = after;
+    if (format === "ag-ui") {
+      const first = await replay(core, to, task.taskId, after, after);
+      if (first === GONE) return;
+      last = first ?? after;
     }
+    await Connections.watch(core, connectionId, task.taskId, format);
+    const from = format === "ag-ui" ? last : rewind(after, core.config.limits.skewMs);
+    const replayed = await replay(core, to, task.taskId, from, format === "ag-ui" ? last : undefined);
+    if (replayed === GONE) return;
     // The newest of what was replayed and what the client already had.
     const newest =
-      [last, after]
+      [replayed, last]
         .filter((id): id is string => id !== undefined)
         .sort()
         .at(-1) ?? null;
     await send(core, connectionId, { type: "subscribed", taskId: task.taskId, cursor: newest });
+  }
+
+  const GONE = "gone" as const;
+  /** Sends what is stored after `from` (skipping up to `skip`); the last id sent, or GONE. */
+  async function replay(core: Core, to: Subscriber, taskId: string, from?: string, skip?: string) {
+    let cursor = from;
+    let last: string | undefined;
+    for (;;) {
+      const page = await TaskEvent.list(core, taskId, { after: cursor, limit: 100 });
+      for (const event of page) {
+        if (skip && event.eventId <= skip) continue;
+        if ((await deliver(core, to, event)) === "gone") return GONE;
+        last = event.eventId;
+      }
+      if (page.length < 100) return last;
+      cursor = page.at(-1)?.eventId;
+    }
   }
 
   export async function unsubscribe(core: Core, connectionId: string, taskId: string) {

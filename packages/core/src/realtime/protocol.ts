@@ -5,7 +5,7 @@
 import * as v from "valibot";
 import type { ErrorCode } from "../error.ts";
 import type { TaskEvent } from "../event/index.ts";
-import { EventId } from "../event/schema.ts";
+import { EventFormat, EventId } from "../event/schema.ts";
 
 /** Messages a client sends; the gateway routes on `action`. */
 export const ClientMessage = v.variant("action", [
@@ -13,6 +13,12 @@ export const ClientMessage = v.variant("action", [
     action: v.literal("subscribe"),
     taskId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
     after: v.optional(EventId),
+    /**
+     * `ag-ui`: events arrive as AG-UI events (event/ag-ui.ts), one frame each, strictly after
+     * `after`; resume with the `rawEvent.eventId` of the last one whose `rawEvent.last` is true.
+     * Control frames (`subscribed`, `error`, `pong`) keep Conveyor's shape.
+     */
+    format: v.optional(EventFormat),
   }),
   v.strictObject({
     action: v.literal("unsubscribe"),

@@ -3,7 +3,9 @@ import { handle } from "hono/aws-lambda";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { PatternRouter } from "hono/router/pattern-router";
+import { Health } from "./answers.ts";
 import { ApprovalApi } from "./approval.ts";
+import { doc } from "./doc.ts";
 import { type ErrorBody, errorResponse, httpError } from "./error.ts";
 import { GitHubApi } from "./github.ts";
 import { requireUser, TaskApi } from "./task.ts";
@@ -36,7 +38,11 @@ export const app = new Hono()
       c,
     );
   })
-  .get("/health", (c) => c.json({ ok: true as const }, 200))
+  .get(
+    "/health",
+    doc({ summary: "Liveness", public: true, ok: { 200: { description: "Up", schema: Health } } }),
+    (c) => c.json({ ok: true as const }, 200),
+  )
   // Signed by GitHub rather than bearing a token: before the token check and the 64 KB limit.
   .route("/v1/github", GitHubApi)
   .use(
@@ -50,6 +56,23 @@ export const app = new Hono()
   .route("/v1/tasks", TaskApi)
   .route("/v1/approvals", ApprovalApi)
   .route("/v1/webhooks", WebhookApi);
+
+let openapi: Promise<unknown> | undefined;
+// Registered apart from the chain: the document is generated from `app` itself. The generator
+// and its schema converters load on the first call, never at the Lambda's init.
+app.get(
+  "/openapi.json",
+  doc({ summary: "This document (OpenAPI 3.1)", public: true, ok: { 200: { description: "OpenAPI 3.1" } } }),
+  async (c) => {
+    openapi ??= import("./openapi.ts")
+      .then(({ openApiDocument }) => openApiDocument(app as never))
+      .catch((error) => {
+        openapi = undefined; // the next call tries again
+        throw error;
+      });
+    return c.json((await openapi) as object, 200);
+  },
+);
 
 app.onError(errorResponse);
 app.notFound((c) =>

@@ -1,6 +1,7 @@
 import { invalidInput } from "@conveyor/core/error";
 import { sValidator } from "@hono/standard-validator";
 import type { ValidationTargets } from "hono";
+import { resolver, uniqueSymbol } from "hono-openapi";
 import type * as v from "valibot";
 import { httpError } from "./error.ts";
 
@@ -10,6 +11,10 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
  * Validates one part of the request against a core schema. Failures are answered 400
  * in words naming the field (`maxTurns: must be a whole number from 1 to 500`); a body
  * that is not declared JSON is answered 415 instead of being read as empty.
+ *
+ * The middleware also carries the schema for the OpenAPI generator (as hono-openapi's own
+ * `validator()` does), so the document describes exactly what is checked; checking and its
+ * messages stay this module's.
  *
  * @example TaskApi.post("/", validate("json", Task.SubmitInput), (c) => c.req.valid("json"))
  */
@@ -21,8 +26,10 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
   const check = sValidator(target, schema, (result) => {
     if (!result.success) throw invalidInput(result.error, schema, subject);
   });
-  if (target !== "json") return check;
-  return (async (c, next) => {
+  const documented = <M extends object>(middleware: M) =>
+    Object.assign(middleware, { [uniqueSymbol]: { target, ...resolver(schema) } });
+  if (target !== "json") return documented(check);
+  const json = (async (c, next) => {
     const mediaType = c.req.header("content-type")?.split(";")[0]?.trim() ?? "";
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
       throw httpError(
@@ -33,4 +40,5 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
     }
     return check(c, next);
   }) as typeof check;
+  return documented(json);
 }
