@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 const NAMESPACE = "conveyor-bundle";
 const BARREL = "conveyor-barrel";
 const ELECTRODB = /[\\/]node_modules[\\/]electrodb[\\/]/;
+const ENDPOINT_CACHE = /[\\/]@aws-sdk[\\/]endpoint-cache[\\/]/;
 
 /**
  * What packages/core takes from ElectroDB, and the file of ElectroDB's that defines each. Its
@@ -59,6 +60,44 @@ module.exports = new Proxy({}, {
 Validator.prototype.customFormats = {};
 module.exports = { Validator };
 `,
+  /**
+   * The DynamoDB client builds an endpoint-discovery cache at construction (it never fills
+   * one: discovery is off unless configured) on mnemonist's LRU cache, 5 KB with the typed
+   * arrays it sizes up front. This LRU, on a Map, has the members EndpointCache calls.
+   */
+  "mnemonist/lru-cache": () => `class LRUCache {
+  constructor(capacity) {
+    this.capacity = capacity;
+    this.items = new Map();
+  }
+  has(key) {
+    return this.items.has(key);
+  }
+  peek(key) {
+    return this.items.get(key);
+  }
+  get(key) {
+    if (!this.items.has(key)) return undefined;
+    const value = this.items.get(key);
+    this.items.delete(key);
+    this.items.set(key, value);
+    return value;
+  }
+  set(key, value) {
+    this.items.delete(key);
+    this.items.set(key, value);
+    if (this.items.size > this.capacity) this.items.delete(this.items.keys().next().value);
+    return this;
+  }
+  clear() {
+    this.items.clear();
+  }
+  get size() {
+    return this.items.size;
+  }
+}
+module.exports = LRUCache;
+`,
   /** `electrodb` as packages/core imports it: only what it uses, from the files that define it. */
   electrodb: (dir) =>
     Object.entries(ELECTRODB_EXPORTS)
@@ -79,6 +118,9 @@ export function slimElectroDb() {
         if (args.namespace !== "file") return undefined;
         const fromElectroDb = ELECTRODB.test(args.importer ?? "");
         if (fromElectroDb && (args.path === "@aws-sdk/lib-dynamodb" || args.path === "jsonschema")) {
+          return { path: args.path, namespace: NAMESPACE };
+        }
+        if (args.path === "mnemonist/lru-cache" && ENDPOINT_CACHE.test(args.importer ?? "")) {
           return { path: args.path, namespace: NAMESPACE };
         }
         if (args.path === "electrodb" && !fromElectroDb) {

@@ -9,6 +9,7 @@ import { store } from "../store.ts";
 import { Task } from "../task/index.ts";
 import { newId } from "../util/ulid.ts";
 import * as info from "./info.ts";
+import * as input from "./input.ts";
 import * as list from "./list.ts";
 import { DEFAULT_TIMEOUT_S, TimeoutS } from "./rules.ts";
 import { wake } from "./wake.ts";
@@ -41,10 +42,7 @@ export namespace Approval {
   export type RequestInput = v.InferInput<typeof RequestInput>;
 
   /** The body of `POST /v1/tasks/{id}/approvals/{approvalId}`. */
-  export const DecideInput = v.strictObject({
-    decision: v.picklist(["approve", "deny"], 'must be "approve" or "deny"'),
-    comment: v.optional(v.pipe(v.string(), v.maxLength(2000, "must be at most 2000 characters"))),
-  });
+  export const DecideInput = input.DecideInput;
 
   /** The wire shape (APPROVALS.md): ISO times, `deadline` served as `expiresAt`. */
   export const present = info.present;

@@ -7,6 +7,9 @@ import { VisibleError } from "../error.ts";
 import { store } from "../store.ts";
 import { ULID_PATTERN } from "../util/ulid.ts";
 import { type Info, serialize } from "./info.ts";
+import { ListInput } from "./input.ts";
+
+export { ListInput };
 
 /** A task's approvals, oldest first. */
 export async function ofTask(core: Core, taskId: string): Promise<Info[]> {
@@ -24,24 +27,6 @@ export async function* allPending(core: Core): AsyncGenerator<Info[]> {
   const query = store(core).approval.query.byStatus({ status: "pending" });
   for await (const page of pages((cursor) => query.go({ cursor, limit: 100 }))) yield page.map(serialize);
 }
-
-/** The query of `GET /v1/approvals`. */
-export const ListInput = v.object({
-  status: v.optional(v.picklist(["pending", "decided"], 'must be "pending" or "decided"')),
-  limit: v.optional(
-    v.pipe(
-      v.union(
-        [v.number(), v.pipe(v.string(), v.regex(/^\d+$/), v.toNumber())],
-        "must be a whole number from 1 to 50",
-      ),
-      v.integer("must be a whole number from 1 to 50"),
-      v.minValue(1, "must be a whole number from 1 to 50"),
-      v.maxValue(50, "must be a whole number from 1 to 50"),
-    ),
-    50,
-  ),
-  cursor: v.optional(v.string()),
-});
 
 /** The acting user's approvals across their tasks, newest first, with a cursor bound to the caller. */
 export async function fromUser(core: Core, raw: unknown) {

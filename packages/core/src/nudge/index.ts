@@ -9,6 +9,7 @@ import { logger } from "../log.ts";
 import { store } from "../store.ts";
 import { Task } from "../task/index.ts";
 import { floorId, newId } from "../util/ulid.ts";
+import * as input from "./input.ts";
 
 /**
  * Steering a running agent. A nudge is stored pending, pushed to the agent's session,
@@ -20,13 +21,10 @@ export namespace Nudge {
    * `queue` (the default): the agent takes the nudge at its next turn boundary. `interrupt`: the
    * agent cuts its current turn short to take it now (a lost push falls back to `queue`).
    */
-  export const Mode = v.picklist(["queue", "interrupt"]);
-  export type Mode = v.InferOutput<typeof Mode>;
+  export const Mode = input.Mode;
+  export type Mode = input.Mode;
 
-  export const CreateInput = v.strictObject({
-    message: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(2000)),
-    mode: v.optional(Mode, "queue"),
-  });
+  export const CreateInput = input.CreateInput;
 
   export const Info = v.object({
     taskId: v.string(),

@@ -2,9 +2,9 @@ import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
 import { notFound, VisibleError } from "../error.ts";
-import { EventType } from "../event/schema.ts";
 import { store } from "../store.ts";
 import { newId } from "../util/ulid.ts";
+import * as input from "./input.ts";
 import { Signature } from "./sign.ts";
 import { checkTarget } from "./target.ts";
 
@@ -16,26 +16,9 @@ export { Signature } from "./sign.ts";
  * (deliver.ts). The signing secret is shown once, when the subscription is made.
  */
 export namespace Webhook {
-  export const CreateInput = v.strictObject({
-    url: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(2048)),
-    events: v.optional(
-      v.union([v.literal("all"), v.pipe(v.array(EventType), v.minLength(1), v.maxLength(20))]),
-      "all",
-    ),
-  });
-  export type CreateInput = v.InferInput<typeof CreateInput>;
-
-  export const DeliveriesInput = v.object({
-    limit: v.optional(
-      v.pipe(
-        v.union([v.number(), v.pipe(v.string(), v.toNumber())]),
-        v.integer(),
-        v.minValue(1),
-        v.maxValue(100),
-      ),
-      50,
-    ),
-  });
+  export const CreateInput = input.CreateInput;
+  export type CreateInput = input.CreateInput;
+  export const DeliveriesInput = input.DeliveriesInput;
 
   export const Info = v.object({
     webhookId: v.string(),

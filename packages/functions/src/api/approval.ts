@@ -1,5 +1,5 @@
-import { Approval } from "@conveyor/core/approval";
-import { Hono } from "hono";
+import { ListInput } from "@conveyor/core/approval/input";
+import { Hono } from "hono/tiny";
 import { useCore } from "../config.ts";
 import { ApprovalList } from "./answers.ts";
 import { doc } from "./doc.ts";
@@ -13,8 +13,10 @@ export const ApprovalApi = new Hono().get(
     tags: ["approvals"],
     ok: { 200: { description: "A page", schema: ApprovalList } },
   }),
-  validate("query", Approval.ListInput),
+  validate("query", ListInput),
   async (c) => {
+    // Loaded on the first call: the task routes' cold start does not pay for the approval domain.
+    const { Approval } = await import("@conveyor/core/approval");
     const page = await Approval.fromUser(useCore(), c.req.valid("query"));
     return c.json({ approvals: page.approvals.map(Approval.present), nextCursor: page.nextCursor }, 200);
   },

@@ -1,11 +1,19 @@
-import { describeRoute, resolver } from "hono-openapi";
+import type { MiddlewareHandler } from "hono";
 import type * as v from "valibot";
+
+/**
+ * Marks a route's `doc()` and a `validate()`'s schema on their middleware. openapi.ts turns them
+ * into hono-openapi's markers when the document is first asked for, so the generator's code is
+ * loaded then and never at the Lambda's init.
+ */
+export const DOC = Symbol("conveyor.openapi.doc");
+export const CHECKED = Symbol("conveyor.openapi.checked");
 
 /** Where every documented error answer points: one schema, `ErrorBody` in error.ts. */
 export const ERROR_SCHEMA_REF = "#/components/schemas/Error";
 
 /** What each error status means on this API; a route lists the ones it can answer. */
-const ERRORS = {
+export const ERROR_TEXT = {
   400: "The request is not valid: `error.message` names the field and what it should be",
   401: "No bearer token, or one that names no user",
   404: "No such resource for this user",
@@ -14,7 +22,7 @@ const ERRORS = {
   415: 'Body not sent as JSON ("Content-Type: application/json")',
   429: "A quota or rate limit was reached: `details.reason` says which",
 } as const;
-export type ErrorStatus = keyof typeof ERRORS;
+export type ErrorStatus = keyof typeof ERROR_TEXT;
 
 export const errorResponse = (description: string) => ({
   description,
@@ -40,21 +48,9 @@ export interface RouteDoc {
  *
  * @example TaskApi.get("/:id", doc({ summary: "One task", ok: { 200: { description: "The task" } }, errors: [404] }), handler)
  */
-export function doc(route: RouteDoc) {
-  const errors = new Set<ErrorStatus>(route.errors);
-  if (!route.public) errors.add(401);
-  const responses: Record<string, unknown> = {};
-  for (const [status, { description, schema }] of Object.entries(route.ok)) {
-    responses[status] = schema
-      ? { description, content: { "application/json": { schema: resolver(schema) } } }
-      : { description };
-  }
-  for (const status of [...errors].sort()) responses[status] = errorResponse(ERRORS[status]);
-  return describeRoute({
-    summary: route.summary,
-    ...(route.description ? { description: route.description } : {}),
-    ...(route.tags ? { tags: route.tags } : {}),
-    ...(route.public ? { security: [] } : {}),
-    responses: responses as Parameters<typeof describeRoute>[0]["responses"],
-  });
+export function doc(route: RouteDoc): MiddlewareHandler {
+  const middleware: MiddlewareHandler = async (_c, next) => {
+    await next();
+  };
+  return Object.assign(middleware, { [DOC]: route });
 }

@@ -1,5 +1,5 @@
-import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { Hono } from "hono/tiny";
 import { useCore } from "../config.ts";
 import { httpError } from "./error.ts";
 

@@ -1,8 +1,8 @@
-import { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { PatternRouter } from "hono/router/pattern-router";
+import { Hono } from "hono/tiny";
 import { Health } from "./answers.ts";
 import { ApprovalApi } from "./approval.ts";
 import { doc } from "./doc.ts";

@@ -1,7 +1,8 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { Hono } from "hono";
-import { generateSpecs } from "hono-openapi";
-import { errorResponse } from "./doc.ts";
+import { describeRoute, generateSpecs, resolver, uniqueSymbol } from "hono-openapi";
+import type * as v from "valibot";
+import { CHECKED, DOC, ERROR_TEXT, type ErrorStatus, errorResponse, type RouteDoc } from "./doc.ts";
 import { ErrorBody } from "./error.ts";
 
 /**
@@ -11,6 +12,7 @@ import { ErrorBody } from "./error.ts";
  * Lambda's cold start.
  */
 export async function openApiDocument(app: Hono) {
+  for (const route of app.routes) mark(route.handler as Marked);
   const { $schema: _, ...error } = toJsonSchema(ErrorBody) as Record<string, unknown>;
   return generateSpecs(app, {
     // `/openapi.json` is a route like any other, not a static file to leave out.
@@ -35,4 +37,40 @@ export async function openApiDocument(app: Hono) {
       "The request is not valid: `error.message` names the field and what it should be",
     ) as never,
   });
+}
+
+type Marked = {
+  [DOC]?: RouteDoc;
+  [CHECKED]?: { target: string; schema: v.GenericSchema };
+  [uniqueSymbol]?: unknown;
+};
+
+/** Hands a `doc()` or `validate()` marker on as the hono-openapi marker the generator reads. */
+function mark(handler: Marked) {
+  if (handler[uniqueSymbol]) return;
+  const route = handler[DOC];
+  const checked = handler[CHECKED];
+  if (route) Object.assign(handler, { [uniqueSymbol]: (describeRoute(spec(route)) as Marked)[uniqueSymbol] });
+  else if (checked) {
+    Object.assign(handler, { [uniqueSymbol]: { target: checked.target, ...resolver(checked.schema) } });
+  }
+}
+
+function spec(route: RouteDoc) {
+  const errors = new Set<ErrorStatus>(route.errors);
+  if (!route.public) errors.add(401);
+  const responses: Record<string, unknown> = {};
+  for (const [status, { description, schema }] of Object.entries(route.ok)) {
+    responses[status] = schema
+      ? { description, content: { "application/json": { schema: resolver(schema) } } }
+      : { description };
+  }
+  for (const status of [...errors].sort()) responses[status] = errorResponse(ERROR_TEXT[status]);
+  return {
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    ...(route.tags ? { tags: route.tags } : {}),
+    ...(route.public ? { security: [] } : {}),
+    responses: responses as Parameters<typeof describeRoute>[0]["responses"],
+  };
 }

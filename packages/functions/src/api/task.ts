@@ -1,12 +1,12 @@
 import { Actor } from "@conveyor/core/actor";
-import { Approval } from "@conveyor/core/approval";
+import { DecideInput } from "@conveyor/core/approval/input";
 import { Auth } from "@conveyor/core/auth";
 import { TaskEvent } from "@conveyor/core/event";
-import { toAgUi } from "@conveyor/core/event/ag-ui";
 import { EventFormat } from "@conveyor/core/event/schema";
-import { Nudge } from "@conveyor/core/nudge";
+import { CreateInput as NudgeInput } from "@conveyor/core/nudge/input";
 import { Task } from "@conveyor/core/task";
-import { type Context, Hono, type Next } from "hono";
+import type { Context, Next } from "hono";
+import { Hono } from "hono/tiny";
 import * as v from "valibot";
 import { useCore } from "../config.ts";
 import { ApprovalAnswer, ApprovalList, EventPage, NudgeAnswer, TaskAnswer, TaskPage } from "./answers.ts";
@@ -88,6 +88,7 @@ export const TaskApi = new Hono()
       const { format, ...query } = c.req.valid("query");
       const page = await TaskEvent.page(core, task, query);
       if (format !== "ag-ui") return c.json(page, 200);
+      const { toAgUi } = await import("@conveyor/core/event/ag-ui");
       // Kept out of the route's type (`as never`): the typed client (CLI, web) reads Conveyor's shape.
       return c.json({ events: page.events.flatMap(toAgUi), nextCursor: page.nextCursor }, 200) as never;
     },
@@ -100,8 +101,9 @@ export const TaskApi = new Hono()
       ok: { 202: { description: "Accepted; the agent reads it at its next turn", schema: NudgeAnswer } },
       errors: [404, 409, 413, 415, 429],
     }),
-    validate("json", Nudge.CreateInput),
+    validate("json", NudgeInput),
     async (c) => {
+      const { Nudge } = await import("@conveyor/core/nudge");
       const nudge = await Nudge.create(useCore(), c.req.param("id"), c.req.valid("json"));
       return c.json({ nudge: Nudge.present(nudge) }, 202);
     },
@@ -128,6 +130,7 @@ export const TaskApi = new Hono()
       errors: [404],
     }),
     async (c) => {
+      const { Approval } = await import("@conveyor/core/approval");
       const approvals = await Approval.fromTask(useCore(), c.req.param("id"));
       return c.json({ approvals: approvals.map(Approval.present) }, 200);
     },
@@ -140,8 +143,9 @@ export const TaskApi = new Hono()
       ok: { 200: { description: "The decided approval", schema: ApprovalAnswer } },
       errors: [404, 409, 413, 415],
     }),
-    validate("json", Approval.DecideInput),
+    validate("json", DecideInput),
     async (c) => {
+      const { Approval } = await import("@conveyor/core/approval");
       const approval = await Approval.decide(
         useCore(),
         c.req.param("id"),
