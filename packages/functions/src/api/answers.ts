@@ -50,3 +50,27 @@ export const ApprovalAnswer = v.object({ approval });
 export const ApprovalList = v.object({ approvals: v.array(approval), nextCursor: v.optional(v.string()) });
 
 export const Health = v.object({ ok: v.literal(true) });
+
+const Webhook = v.looseObject({
+  webhookId: v.string(),
+  url: v.string(),
+  events: v.union([v.literal("all"), v.array(v.string())]),
+  createdAt: iso,
+});
+export const WebhookCreated = v.object({ webhook: Webhook, secret: v.string() });
+export const WebhookAnswer = v.object({ webhook: Webhook });
+export const WebhookList = v.object({ webhooks: v.array(Webhook) });
+export const DeliveryList = v.object({
+  deliveries: v.array(
+    v.looseObject({
+      deliveryId: v.string(),
+      attempt: v.number(),
+      outcome: v.string(),
+      statusCode: v.optional(v.number()),
+      durationMs: v.number(),
+      at: iso,
+    }),
+  ),
+});
+
+export const GitHubReceived = v.looseObject({ outcome: v.string(), taskId: v.optional(v.string()) });

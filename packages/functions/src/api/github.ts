@@ -1,6 +1,8 @@
 import { bodyLimit } from "hono/body-limit";
 import { Hono } from "hono/tiny";
 import { useCore } from "../config.ts";
+import { GitHubReceived } from "./answers.ts";
+import { doc } from "./doc.ts";
 import { httpError } from "./error.ts";
 
 /** GitHub caps a delivery at 25 MB; an issue_comment is far smaller (two 65,536-character texts at most). */
@@ -13,6 +15,17 @@ const MAX_DELIVERY_BYTES = 1024 * 1024;
  */
 export const GitHubApi = new Hono().post(
   "/webhook",
+  doc({
+    summary: "GitHub's deliveries: `/conveyor` commands in issue and PR comments",
+    description: "Signed with `X-Hub-Signature-256` (HMAC-SHA256 of the body) instead of a bearer token.",
+    tags: ["github"],
+    public: true,
+    ok: {
+      200: { description: "Handled (accepted, refused, duplicate or pong)", schema: GitHubReceived },
+      202: { description: "Not an event it handles", schema: GitHubReceived },
+    },
+    errors: [401, 404, 413],
+  }),
   bodyLimit({
     maxSize: MAX_DELIVERY_BYTES,
     onError: () => {
