@@ -1,35 +1,14 @@
-import { main } from "@conveyor/cli/cli";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../src/stack.ts";
+import { runCli } from "./cli-driver.ts";
 import { startTestStack } from "./harness.ts";
 
-/** The CLI in-process against the live stack; `answer` types a line at the inline question, if any. */
-async function conveyor(stack: LocalStack, opts: { answer?: string }, ...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const asked: string[] = [];
-  const code = await main(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
+/** The CLI in-process against the live stack, colourless; `answer` types a line at the inline question. */
+const conveyor = (stack: LocalStack, opts: { answer?: string }, ...argv: string[]) =>
+  runCli(stack, argv, {
+    answer: opts.answer,
     env: { CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token, NO_COLOR: "1" },
-    cwd: stack.stateDir,
-    pollIntervalMs: 50,
-    ...(opts.answer === undefined
-      ? {}
-      : {
-          isTTY: { stdin: true, stdout: true },
-          readLine: async () => {
-            asked.push(stdout);
-            return opts.answer;
-          },
-        }),
   });
-  return { code, stdout, stderr, asked };
-}
 
 /** A scripted task that asks at its first turn. */
 const GATED = [

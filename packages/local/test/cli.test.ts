@@ -1,31 +1,18 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { main } from "@conveyor/cli/cli";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../src/stack.ts";
+import { runCli } from "./cli-driver.ts";
 import { startTestStack } from "./harness.ts";
 
-/** Drives the CLI in-process against the live stack, as `pnpm conveyor ...` would. */
+/** The CLI in-process against the live stack, with the stack's URL and token. */
 async function conveyor(stack: LocalStack, ...argv: string[]) {
-  return conveyorWith(stack, { CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token }, ...argv);
+  return runCli(stack, argv);
 }
 
 async function conveyorWith(stack: LocalStack, env: Record<string, string>, ...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env,
-    cwd: stack.stateDir,
-    pollIntervalMs: 50,
-  });
-  return { code, stdout, stderr };
+  return runCli(stack, argv, { env });
 }
 
 const root = resolve(import.meta.dirname, "../../..");
