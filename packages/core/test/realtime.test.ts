@@ -3,22 +3,30 @@ import { Auth } from "@conveyor/core/auth";
 import type { Core } from "@conveyor/core/core";
 import { VisibleError } from "@conveyor/core/error";
 import { TaskEvent } from "@conveyor/core/event";
+import { type AgUiEvent, toAgUi } from "@conveyor/core/event/ag-ui";
 import { DeliveryError, Fanout, type FanoutRecord, type FanoutRoute } from "@conveyor/core/fanout";
 import { type PushResult, Realtime, type RealtimePusher, type ServerFrame } from "@conveyor/core/realtime";
+import { Connections } from "@conveyor/core/realtime/connections";
 import { store } from "@conveyor/core/store";
 import { Task } from "@conveyor/core/task";
 import { ulid } from "ulid";
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordingQueue, testCore } from "../../local/test/harness.ts";
 
-/** Frames per connection, like the @connections API; `gone` connections answer 410. */
+/**
+ * Frames per connection, like the @connections API; `gone` connections answer 410. A post to
+ * a connection in `held` waits until the test releases it (a slow replay, made to order).
+ */
 function recordingPusher() {
   const frames = new Map<string, ServerFrame[]>();
   const gone = new Set<string>();
-  const pusher: RealtimePusher & { frames: typeof frames; gone: typeof gone } = {
+  const held = new Map<string, Promise<void>>();
+  const pusher: RealtimePusher & { frames: typeof frames; gone: typeof gone; held: typeof held } = {
     frames,
     gone,
+    held,
     async post(connectionId, data): Promise<PushResult> {
+      await held.get(connectionId);
       if (gone.has(connectionId)) return "gone";
       frames.set(connectionId, [...(frames.get(connectionId) ?? []), JSON.parse(data)]);
       return "sent";
@@ -186,5 +194,70 @@ describe("Realtime and fan-out", () => {
     expect(seen).toContain(b2.eventId);
     expect(seen).toContain(a1.eventId);
     expect(seen).not.toContain(a3.eventId); // never ahead of the failed a2
+  });
+
+  describe("AG-UI: replay hands over to live fan-out", () => {
+    const turn = (taskId: string, n: number) =>
+      TaskEvent.append(core, taskId, "agent.turn", { turn: n, text: `turn ${n}` });
+    const route = (events: TaskEvent.Info[]) =>
+      Fanout.route(
+        core,
+        events.map((event, i) => ({ sequenceNumber: String(500 + i), event })),
+        [Fanout.realtime],
+      );
+    const agUi = (id: string) => framesOf(id) as unknown as (AgUiEvent | { type: "subscribed" })[];
+    const expected = (events: TaskEvent.Info[]) => events.flatMap(toAgUi);
+
+    it("sends each event once and in order when events commit and fan out during the replay", async () => {
+      const task = await submit();
+      const early = [await turn(task.taskId, 1), await turn(task.taskId, 2)];
+      await Realtime.connect(core, "ag-slow", token);
+      let release = () => {};
+      pusher.held.set("ag-slow", new Promise<void>((resolve) => (release = resolve)));
+      const subscribing = Actor.provide(alice, () =>
+        Realtime.subscribe(core, "ag-slow", task.taskId, undefined, "ag-ui"),
+      );
+      // The replay is stuck on its first frame; meanwhile a new event commits and fans out.
+      await expect.poll(() => Connections.watchers(core, task.taskId)).toContain("ag-slow");
+      const during = await turn(task.taskId, 3);
+      expect(await route([during])).toBeUndefined();
+      pusher.held.delete("ag-slow");
+      release();
+      await subscribing;
+      // The stream delivers the same record again, then a new one.
+      const after = await turn(task.taskId, 4);
+      expect(await route([during, after])).toBeUndefined();
+
+      const stored = await TaskEvent.list(core, task.taskId, { limit: 100 });
+      expect(stored.slice(-4)).toEqual([...early, during, after]);
+      const frames = agUi("ag-slow");
+      const subscribed = frames.findIndex((f) => f.type === "subscribed");
+      expect(frames.slice(0, subscribed)).toEqual(expected(stored.slice(0, -1)));
+      expect(frames[subscribed]).toEqual({ type: "subscribed", taskId: task.taskId, cursor: during.eventId });
+      expect(frames.slice(subscribed + 1)).toEqual(expected([after]));
+    });
+
+    it("resumes strictly after `after` and sends a live subscriber only what follows its replay", async () => {
+      const task = await submit();
+      const [e1, e2] = [await turn(task.taskId, 1), await turn(task.taskId, 2)];
+      await Realtime.connect(core, "ag-resume", token);
+      await Actor.provide(alice, () =>
+        Realtime.subscribe(core, "ag-resume", task.taskId, e1.eventId, "ag-ui"),
+      );
+      const e3 = await turn(task.taskId, 3);
+      // The stream is behind: it brings e1 and e2 (already sent or skipped) with e3.
+      expect(await route([e1, e2, e3])).toBeUndefined();
+      expect(agUi("ag-resume").filter((f) => f.type !== "subscribed")).toEqual(expected([e2, e3]));
+      expect(agUi("ag-resume").filter((f) => f.type === "subscribed")).toHaveLength(1);
+    });
+
+    it("closes the socket of a subscriber whose replay died, so it resumes with `after`", async () => {
+      const task = await submit();
+      await Realtime.connect(core, "ag-dead", token);
+      await Connections.watch(core, "ag-dead", task.taskId, "ag-ui", core.now() - 1);
+      expect(await route([await turn(task.taskId, 1)])).toBeUndefined();
+      expect(pusher.gone.has("ag-dead")).toBe(true);
+      expect(framesOf("ag-dead")).toEqual([]);
+    });
   });
 });

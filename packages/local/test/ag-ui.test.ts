@@ -49,7 +49,6 @@ describe("AG-UI over the WebSocket and HTTP", () => {
   ) {
     const ws = new WebSocket(`${stack.wsUrl}?token=${encodeURIComponent(stack.token)}`);
     const events: AgUiEvent[] = [];
-    const seen = new Set<string>();
     try {
       await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
       const done = new Promise<void>((resolve, reject) => {
@@ -61,9 +60,9 @@ describe("AG-UI over the WebSocket and HTTP", () => {
           const text = String(data);
           const frame = JSON.parse(text) as { type: string };
           if (frame.type === "error") reject(new Error(text));
-          // Control frames (`subscribed`) keep Conveyor's lower-case types.
-          if (frame.type !== frame.type.toUpperCase() || seen.has(text)) return;
-          seen.add(text);
+          // Control frames (`subscribed`) keep Conveyor's lower-case types. No dedup here: an
+          // AG-UI client cannot, so a repeated frame must fail the comparison with HTTP.
+          if (frame.type !== frame.type.toUpperCase()) return;
           events.push(frame as AgUiEvent);
           const ended = frame.type === "RUN_FINISHED" || frame.type === "RUN_ERROR";
           if (ended || opts.stop?.(events)) {

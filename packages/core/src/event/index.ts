@@ -39,13 +39,18 @@ export namespace TaskEvent {
   }
 
   /** Strictly after `after`, oldest first: exact paging over what is committed. */
-  export async function list(core: Core, taskId: string, opts: { after?: string; limit?: number } = {}) {
+  export async function list(
+    core: Core,
+    taskId: string,
+    opts: { after?: string; limit?: number; consistent?: boolean } = {},
+  ) {
     const limit = opts.limit ?? 50;
     const query = store(core).event.query.primary({ taskId });
     const result = await (opts.after ? query.gt({ eventId: opts.after }) : query).go({
       order: "asc",
       limit,
       count: limit,
+      consistent: opts.consistent,
     });
     return result.data.map(serialize);
   }

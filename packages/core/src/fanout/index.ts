@@ -1,8 +1,9 @@
 import type { Core } from "../core.ts";
 import type { TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
-import { Connections } from "../realtime/connections.ts";
+import { Connections, type Subscriber } from "../realtime/connections.ts";
 import { deliver } from "../realtime/deliver.ts";
+import { Handoff } from "../realtime/handoff.ts";
 
 /** One stream record: where it sits in the shard, and the event it carries. */
 export interface FanoutRecord {
@@ -78,16 +79,24 @@ export namespace Fanout {
     return failed.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))[0];
   }
 
-  /** Pushes each event to every connection watching its task; vanished connections are removed. */
+  /**
+   * Pushes each event to every connection watching its task; vanished connections are
+   * removed. An AG-UI subscriber still replaying gets nothing here (its replay sends these
+   * events); a live one only what its replay did not send (realtime/handoff.ts).
+   */
   export const realtime: FanoutRoute = {
     name: "realtime",
     async deliver(core, taskId, events) {
       let delivered = 0;
       try {
-        let connections = await Connections.subscribers(core, taskId);
+        let connections = await live(core, taskId, events.at(-1)?.eventId);
         // Connections in parallel, each connection's frames in order; a gone one is dropped at once.
         for (const event of events) {
-          const results = await Promise.all(connections.map((to) => deliver(core, to, event)));
+          const results = await Promise.all(
+            connections.map((to) =>
+              to.from !== undefined && event.eventId <= to.from ? "skipped" : deliver(core, to, event),
+            ),
+          );
           connections = connections.filter((_, i) => results[i] !== "gone");
           delivered++;
         }
@@ -96,4 +105,20 @@ export namespace Fanout {
       }
     },
   };
+
+  /** The task's subscribers this batch goes to, each AG-UI one settled with its replay. */
+  async function live(core: Core, taskId: string, lastEventId: string | undefined) {
+    const subscribers = await Connections.subscribers(core, taskId);
+    const settled = await Promise.all(
+      subscribers.map(async (to): Promise<Subscriber | undefined> => {
+        if (to.format !== "ag-ui" || !lastEventId) return to;
+        const state = await Handoff.settle(core, { connectionId: to.connectionId, taskId }, lastEventId);
+        if (state.action === "send") return { ...to, from: state.from };
+        // The replay died mid-way: only a resume with `after` can fill the gap.
+        if (state.action === "expired") await core.pusher.disconnect(to.connectionId);
+        return undefined;
+      }),
+    );
+    return settled.filter((to): to is Subscriber => to !== undefined);
+  }
 }

@@ -25,7 +25,7 @@ const connectionKey = (connectionId: string) => ({
   pk: `$conveyor#connectionid_${connectionId}`.toLowerCase(),
   sk: "$connection_1",
 });
-const subscriptionKey = (connectionId: string, taskId: string) => ({
+export const subscriptionKey = (connectionId: string, taskId: string) => ({
   pk: `$conveyor#connectionid_${connectionId}`.toLowerCase(),
   sk: `$subscription_1#taskid_${taskId}`.toLowerCase(),
 });
@@ -44,6 +44,8 @@ interface Connection {
 export interface Subscriber {
   connectionId: string;
   format: EventFormat;
+  /** AG-UI only: events up to this id went out in the replay (handoff.ts). */
+  from?: string;
 }
 
 /** WebSocket connections and the tasks each watches: what the socket handlers and the fan-out need. */
@@ -120,12 +122,16 @@ export namespace Connections {
     return result;
   }
 
-  /** A connection watches a task (found by connection on cleanup, by task on fan-out). */
+  /**
+   * A connection watches a task (found by connection on cleanup, by task on fan-out).
+   * `replayingUntil`: the replay's lease, for subscriptions handed to live fan-out (handoff.ts).
+   */
   export async function watch(
     core: Core,
     connectionId: string,
     taskId: string,
     format: EventFormat = "conveyor",
+    replayingUntil?: number,
   ) {
     await core.db.send(
       new PutCommand({
@@ -140,6 +146,7 @@ export namespace Connections {
           gsi1sk: `$subscription_1#connectionid_${connectionId}`.toLowerCase(),
           // Only when not the default, so a plain subscription is the item ElectroDB wrote.
           ...(format === "conveyor" ? {} : { format }),
+          ...(replayingUntil === undefined ? {} : { replayingUntil }),
           __edb_e__: "subscription",
           __edb_v__: "1",
         },

@@ -8,6 +8,7 @@ import { Task } from "../task/index.ts";
 import { rewind } from "../util/ulid.ts";
 import { Connections, type Subscriber } from "./connections.ts";
 import { deliver } from "./deliver.ts";
+import { Handoff } from "./handoff.ts";
 import { ClientMessage, type ServerFrame } from "./protocol.ts";
 
 export { ClientMessage, type ServerFrame } from "./protocol.ts";
@@ -71,10 +72,9 @@ export namespace Realtime {
    * then replays what is stored after the cursor rewound by the skew window, then
    * confirms. Overlap between replay and live delivery is deduped by the client.
    *
-   * AG-UI clients cannot dedup as easily (a second TEXT_MESSAGE_START breaks the stream), so
-   * theirs is strictly after `after`, and most of it is sent before live delivery starts: replay,
-   * watch, then replay what came meanwhile. Only that last short read can overlap live frames,
-   * and then as identical frames.
+   * AG-UI clients cannot dedup (a second TEXT_MESSAGE_START breaks the stream), so theirs is
+   * strictly after `after`, and replay and fan-out hand over instead of overlapping
+   * (handoff.ts): every event goes out once, the replayed ones before the live ones.
    */
   export async function subscribe(
     core: Core,
@@ -84,39 +84,50 @@ export namespace Realtime {
     format: EventFormat = "conveyor",
   ) {
     const task = await Task.fromId(core, taskId);
-    const to = { connectionId, format };
-    let last = after;
+    const to = { connectionId, format, taskId: task.taskId };
+    let newest: string | undefined;
     if (format === "ag-ui") {
-      const first = await replay(core, to, task.taskId, after, after);
-      if (first === GONE) return;
-      last = first ?? after;
-    }
-    await Connections.watch(core, connectionId, task.taskId, format);
-    const from = format === "ag-ui" ? last : rewind(after, core.config.limits.skewMs);
-    const replayed = await replay(core, to, task.taskId, from, format === "ag-ui" ? last : undefined);
-    if (replayed === GONE) return;
-    // The newest of what was replayed and what the client already had.
-    const newest =
-      [replayed, last]
+      await Connections.watch(core, connectionId, task.taskId, format, core.now() + Handoff.LEASE_MS);
+      let last = after;
+      for (;;) {
+        const replayed = await replay(core, to, last);
+        if (replayed === GONE) return;
+        last = replayed ?? last;
+        const state = await Handoff.goLive(core, to, last);
+        if (state === "gone") return;
+        if (state === "live") break;
+      }
+      newest = last;
+    } else {
+      await Connections.watch(core, connectionId, task.taskId, format);
+      const replayed = await replay(core, to, rewind(after, core.config.limits.skewMs));
+      if (replayed === GONE) return;
+      // The newest of what was replayed and what the client already had.
+      newest = [replayed, after]
         .filter((id): id is string => id !== undefined)
         .sort()
-        .at(-1) ?? null;
-    await send(core, connectionId, { type: "subscribed", taskId: task.taskId, cursor: newest });
+        .at(-1);
+    }
+    await send(core, connectionId, { type: "subscribed", taskId: task.taskId, cursor: newest ?? null });
   }
 
   const GONE = "gone" as const;
-  /** Sends what is stored after `from` (skipping up to `skip`); the last id sent, or GONE. */
-  async function replay(core: Core, to: Subscriber, taskId: string, from?: string, skip?: string) {
+  /**
+   * Sends what is stored after `from`, read strongly consistent so a
+   * just-committed event is not missed; the last id sent, or GONE. An AG-UI replay renews its
+   * hand-off lease per page.
+   */
+  async function replay(core: Core, to: Subscriber & { taskId: string }, from?: string) {
     let cursor = from;
     let last: string | undefined;
     for (;;) {
-      const page = await TaskEvent.list(core, taskId, { after: cursor, limit: 100 });
+      const page = await TaskEvent.list(core, to.taskId, { after: cursor, limit: 100, consistent: true });
       for (const event of page) {
-        if (skip && event.eventId <= skip) continue;
         if ((await deliver(core, to, event)) === "gone") return GONE;
         last = event.eventId;
       }
       if (page.length < 100) return last;
+      if (to.format === "ag-ui" && !(await Handoff.renew(core, to))) return GONE;
       cursor = page.at(-1)?.eventId;
     }
   }
