@@ -92,28 +92,17 @@ export namespace Approval {
         detail: approval.detail,
         expiresAt: new Date(approval.deadline).toISOString(),
       });
-      const moved = TaskEvent.build(core, taskId, "task.status", {
-        from: "RUNNING",
+      const moves = Task.statusWrites(core, task, {
         to: "AWAITING_APPROVAL",
         reason: "approval_requested",
+        unlessCancelRequested: true,
       });
       try {
         await commit(
           createWriteTransaction(entities(core), ({ approval: a, task: t, event: e }) => [
             a.create(approval).commit(),
             e.put(asked).commit(),
-            // RUNNING -> AWAITING_APPROVAL as the lifecycle writes a transition, on (status, version).
-            t
-              .patch({ taskId })
-              .set({ status: "AWAITING_APPROVAL", version: task.version + 1, updatedAt: now })
-              .add({ rev: 1 })
-              .composite({ tenantId: task.tenantId, userId: task.userId })
-              .where(
-                (attr, op) =>
-                  `${op.eq(attr.status, "RUNNING")} AND ${op.eq(attr.version, task.version)} AND ${op.notExists(attr.cancelRequestedAt)}`,
-              )
-              .commit(),
-            e.put(moved).commit(),
+            ...moves({ task: t, event: e }), // index 2: the task, on (status, version) and no cancel
           ]),
         );
         return approval;
@@ -257,11 +246,10 @@ export namespace Approval {
         approvalId: approval.approvalId,
         ...decision,
       });
-      const resumed = TaskEvent.build(core, approval.taskId, "task.status", {
-        from: "AWAITING_APPROVAL",
-        to: "RUNNING",
-        reason: "approval_decided",
-      });
+      const moves =
+        waiting && task
+          ? Task.statusWrites(core, task, { to: "RUNNING", reason: "approval_decided" })
+          : undefined;
       try {
         await commit(
           createWriteTransaction(entities(core), ({ approval: a, task: t, event: e }) => [
@@ -278,21 +266,7 @@ export namespace Approval {
               .where((attr, op) => op.eq(attr.status, "pending"))
               .commit(),
             e.put(decided).commit(),
-            ...(waiting && task
-              ? [
-                  t
-                    .patch({ taskId: task.taskId })
-                    .set({ status: "RUNNING", version: task.version + 1, updatedAt: now })
-                    .add({ rev: 1 })
-                    .composite({ tenantId: task.tenantId, userId: task.userId })
-                    .where(
-                      (attr, op) =>
-                        `${op.eq(attr.status, "AWAITING_APPROVAL")} AND ${op.eq(attr.version, task.version)}`,
-                    )
-                    .commit(),
-                  e.put(resumed).commit(),
-                ]
-              : []),
+            ...(moves ? moves({ task: t, event: e }) : []), // index 2: the task, on (status, version)
           ]),
         );
       } catch (error) {

@@ -50,6 +50,8 @@ export namespace Task {
   export type TransitionInput = lifecycle.TransitionInput;
   /** Moves a task along the lifecycle (conditional on status and version), then runs its follow-ups. */
   export const transition = lifecycle.transition;
+  /** A transition's task and event writes, for a caller's own transaction (live statuses only). */
+  export const statusWrites = lifecycle.statusWrites;
   /** Promotes the user's oldest QUEUED tasks while they have free slots. Idempotent. */
   export const promoteNext = lifecycle.promoteNext;
   /** Cancels the acting user's task: at once before it runs, through the agent once it does. */

@@ -82,8 +82,6 @@ export async function transition(core: Core, taskId: string, input: TransitionIn
         },
       );
     }
-    if (!allowed.includes(input.reason))
-      throw new Error(`Reason ${input.reason} not allowed for ${task.status}->${input.to}`);
     try {
       await commitTransition(core, task, input);
     } catch (error) {
@@ -109,9 +107,28 @@ function followUps(core: Core, task: Info, to: TaskStatus): AfterCommit[] {
   return [];
 }
 
-async function commitTransition(core: Core, task: Info, input: TransitionInput) {
+/** What a transaction's callback gets for the Task and Events entities. */
+type StatusWriters = Parameters<
+  Parameters<
+    typeof createWriteTransaction<Pick<ReturnType<typeof entitiesOf>, "task" | "event">, unknown, []>
+  >[1]
+>[0];
+
+/**
+ * The two writes of a transition, for a transaction that may carry more (its slot, an
+ * approval): the task on (status, version), and on no cancel request when asked, and its
+ * `task.status` event. Checked against TRANSITIONS, so no module moves a task the lifecycle
+ * does not allow. Only transitions that neither end the task nor leave the queue may be
+ * written outside `transition` (those owe slot writes and follow-ups).
+ */
+export function statusWrites(
+  core: Core,
+  task: Info,
+  input: TransitionInput & { unlessCancelRequested?: boolean },
+) {
+  if (!TRANSITIONS[task.status][input.to]?.includes(input.reason))
+    throw new Error(`Reason ${input.reason} not allowed for ${task.status}->${input.to}`);
   const now = core.now();
-  const terminal = isTerminal(input.to);
   const data: EventData<"task.status"> = {
     from: task.status,
     to: input.to,
@@ -119,26 +136,40 @@ async function commitTransition(core: Core, task: Info, input: TransitionInput) 
     ...(input.result?.prUrl ? { prUrl: input.result.prUrl } : {}),
   };
   const event = TaskEvent.build(core, task.taskId, "task.status", data);
-  const releases = terminal && holdsSlot(task.status);
+  return ({ task: t, event: e }: StatusWriters) => [
+    t
+      .patch({ taskId: task.taskId })
+      .set({
+        status: input.to,
+        version: task.version + 1,
+        rev: task.rev + 1,
+        updatedAt: now,
+        ...(isTerminal(input.to) ? { finishedAt: now } : {}),
+        ...(input.error ? { error: input.error } : {}),
+        ...(input.result ? { result: input.result } : {}),
+        ...(input.cancelRequestedAt ? { cancelRequestedAt: input.cancelRequestedAt } : {}),
+      })
+      .composite({ tenantId: task.tenantId, userId: task.userId })
+      .where((a, op) =>
+        [
+          op.eq(a.status, task.status),
+          op.eq(a.version, task.version),
+          ...(input.unlessCancelRequested ? [op.notExists(a.cancelRequestedAt)] : []),
+        ].join(" AND "),
+      )
+      .commit(),
+    e.put(event).commit(),
+  ];
+}
+
+async function commitTransition(core: Core, task: Info, input: TransitionInput) {
+  const releases = isTerminal(input.to) && holdsSlot(task.status);
   const leavesQueue = task.status === "QUEUED";
   const limits = core.config.limits;
+  const moves = statusWrites(core, task, input);
   await commit(
     createWriteTransaction(entitiesOf(core), ({ task: t, quota: q, event: e }) => [
-      t
-        .patch({ taskId: task.taskId })
-        .set({
-          status: input.to,
-          version: task.version + 1,
-          rev: task.rev + 1,
-          updatedAt: now,
-          ...(terminal ? { finishedAt: now } : {}),
-          ...(input.error ? { error: input.error } : {}),
-          ...(input.result ? { result: input.result } : {}),
-          ...(input.cancelRequestedAt ? { cancelRequestedAt: input.cancelRequestedAt } : {}),
-        })
-        .composite({ tenantId: task.tenantId, userId: task.userId })
-        .where((a, op) => `${op.eq(a.status, task.status)} AND ${op.eq(a.version, task.version)}`)
-        .commit(),
+      ...moves({ task: t, event: e }),
       ...(releases
         ? [q.patch({ tenantId: task.tenantId, userId: task.userId }).subtract({ active: 1 }).commit()]
         : []),
@@ -154,7 +185,6 @@ async function commitTransition(core: Core, task: Info, input: TransitionInput) 
         : leavesQueue
           ? [q.patch({ tenantId: task.tenantId, userId: task.userId }).subtract({ queued: 1 }).commit()]
           : []),
-      e.put(event).commit(),
     ]),
     followUps(core, task, input.to),
   );
