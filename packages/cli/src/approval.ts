@@ -1,69 +1,45 @@
+import type { ApprovalWire, DecisionBody, SubmitBody } from "@conveyor/client/api";
 import * as Rules from "@conveyor/core/approval/rules";
 import * as v from "valibot";
 
 /**
- * Human approval gates as the API serves them (the approvals contract). The API's
- * typed routes for them are not in the CLI's view of the server yet, so their replies
- * are checked here, at the edge, with these schemas.
+ * Human approval gates on the CLI's side (the approvals contract): the API's replies are
+ * typed by the shared client; what it cannot type (a 409's details) is checked here.
  */
 
 /** Modes, rule ids and timeout bounds are core's (`@conveyor/core/approval/rules`), shared with the server. */
 export const APPROVAL_MODES = Rules.APPROVAL_MODES;
-export type ApprovalMode = Rules.ApprovalMode;
 export const APPROVAL_RULES = Rules.RULE_IDS;
 export const APPROVAL_TIMEOUT_S = { min: Rules.MIN_TIMEOUT_S, max: Rules.MAX_TIMEOUT_S } as const;
 
-/** The submit body's `approvals` field. */
-export interface ApprovalsSetting {
-  mode: ApprovalMode;
-  allow?: Rules.RuleId[];
-  timeoutS?: number;
-}
+/** The submit body's `approvals` field, as the server types it. */
+export type ApprovalsSetting = NonNullable<SubmitBody["approvals"]>;
+export type Decision = DecisionBody["decision"];
 
-// Optional fields may come back as null from a serializer that keeps them: both mean absent.
-const optional = <S extends v.GenericSchema>(schema: S) => v.nullish(schema);
-
-export const Approval = v.object({
-  approvalId: v.string(),
-  taskId: v.string(),
-  action: v.string(),
-  detail: v.string(),
-  status: v.picklist(["pending", "approved", "denied"]),
-  createdAt: v.string(),
-  expiresAt: v.string(),
-  decision: optional(v.picklist(["approve", "deny"])),
-  by: optional(v.string()),
-  comment: optional(v.string()),
-  decidedAt: optional(v.string()),
-});
-export type Approval = v.InferOutput<typeof Approval>;
-export type Decision = "approve" | "deny";
-
-export const ApprovalList = v.object({ approvals: v.array(Approval), nextCursor: optional(v.string()) });
-export const ApprovalReply = v.object({ approval: Approval });
-
-/** `approval.requested` and `approval.decided` event data. */
-export const RequestedData = v.object({
-  approvalId: v.string(),
-  action: v.string(),
-  detail: v.string(),
-  expiresAt: v.string(),
-});
-export const DecidedData = v.object({
-  approvalId: v.string(),
-  decision: v.picklist(["approve", "deny"]),
-  by: v.string(),
-  comment: optional(v.string()),
-});
-
-/** The 409 a decision gets when the approval was answered (or expired) first. */
+/**
+ * The 409 a decision gets when the approval was answered (or expired) first. Error details
+ * are free-form to the typed client, so the approval they carry is checked before it is read;
+ * `alreadyDecided` returning it as an `ApprovalWire` keeps this schema in step with the server.
+ */
 const Conflict = v.object({
   reason: v.picklist(["approval.decided", "approval.expired"]),
-  approval: Approval,
+  approval: v.object({
+    approvalId: v.string(),
+    taskId: v.string(),
+    action: v.string(),
+    detail: v.string(),
+    status: v.picklist(["pending", "approved", "denied"]),
+    createdAt: v.string(),
+    expiresAt: v.string(),
+    decision: v.optional(v.picklist(["approve", "deny"])),
+    by: v.optional(v.string()),
+    comment: v.optional(v.string()),
+    decidedAt: v.optional(v.string()),
+  }),
 });
 
 /** The approval a 409's details carry, when the conflict is that it was already decided. */
-export function alreadyDecided(details: unknown): Approval | undefined {
+export function alreadyDecided(details: unknown): ApprovalWire | undefined {
   const parsed = v.safeParse(Conflict, details);
   return parsed.success ? parsed.output.approval : undefined;
 }
@@ -75,7 +51,7 @@ export function decidedBy(decision: Decision, by: string, comment?: string | nul
 }
 
 /** How an approval that is no longer pending was settled: "approved by alice — ok", "denied by timeout". */
-export function settledInWords(approval: Approval): string {
+export function settledInWords(approval: ApprovalWire): string {
   const decision = approval.decision ?? (approval.status === "approved" ? "approve" : "deny");
   return decidedBy(decision, approval.by ?? "someone", approval.comment);
 }

@@ -1,10 +1,10 @@
+import { ApiError, type ApprovalWire, type EventWire, type Fetch } from "@conveyor/client/api";
 import { FakeGateway } from "@conveyor/client/fake-gateway";
 import type { TaskEvent } from "@conveyor/core/event";
 import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import type { Approval } from "./approval.ts";
 import { type Io, main } from "./cli.ts";
-import { ApiError, createApi, type EventWire, type Fetch } from "./client.ts";
+import { connect } from "./client.ts";
 import { FakeApi } from "./fake-api.ts";
 import type { ReadLine } from "./prompt.ts";
 
@@ -280,7 +280,7 @@ describe("conveyor approvals", () => {
     const { stdout } = await cli(["approvals", "--pending", "--output", "json"], fake.fetch);
 
     expect(fake.requests.at(-1)!.query.get("status")).toBe("pending");
-    const page = JSON.parse(stdout) as { approvals: Approval[] };
+    const page = JSON.parse(stdout) as { approvals: ApprovalWire[] };
     expect(page.approvals.map((approval) => approval.approvalId)).toEqual([pending.approvalId]);
   });
 
@@ -370,7 +370,7 @@ describe("conveyor approve and deny", () => {
 
   it("answers a malformed decision with the API's validation error", async () => {
     const { fake, pending } = withApprovals();
-    const api = createApi({ apiUrl: "http://api.test", token: fake.token }, fake.fetch);
+    const api = connect({ apiUrl: "http://api.test", token: fake.token }, fake.fetch);
 
     const refused = await api
       .decide(TASK, pending.approvalId, { decision: "maybe" as "approve" })

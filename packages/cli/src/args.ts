@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
+import type { SubmitBody, TaskStatusWire } from "@conveyor/client/api";
 import { APPROVAL_MODES, APPROVAL_RULES, APPROVAL_TIMEOUT_S, type ApprovalsSetting } from "./approval.ts";
-import type { SubmitBody, TaskStatus } from "./client.ts";
 import { CONVEYOR } from "./help.ts";
 import { closest } from "./suggest.ts";
 
@@ -45,7 +45,7 @@ export type Invocation =
   | { command: "watch"; global: GlobalFlags; taskId: string; poll: boolean }
   | { command: "status"; global: GlobalFlags; taskId: string; comment?: boolean }
   | { command: "events"; global: GlobalFlags; taskId: string; after?: string; limit: number; all: boolean }
-  | { command: "list"; global: GlobalFlags; status?: TaskStatus; limit: number; cursor?: string }
+  | { command: "list"; global: GlobalFlags; status?: TaskStatusWire; limit: number; cursor?: string }
   | { command: "nudge"; global: GlobalFlags; taskId: string; message: string; interrupt?: boolean }
   | { command: "cancel"; global: GlobalFlags; taskId: string }
   | { command: "approvals"; global: GlobalFlags; pending: boolean; taskId?: string; cursor?: string }
@@ -297,7 +297,7 @@ function commandInvocation(
         command: cmd,
         global,
         // Statuses are upper case on the wire; `--status running` is what people type.
-        status: values.status?.toUpperCase() as TaskStatus | undefined,
+        status: values.status?.toUpperCase() as TaskStatusWire | undefined,
         limit: integer("limit", values.limit) ?? DEFAULT_LIMIT.list,
         cursor: values.cursor,
       };

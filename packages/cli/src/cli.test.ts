@@ -1,3 +1,4 @@
+import type { EventWire, Fetch, TaskStatusWire } from "@conveyor/client/api";
 import { FakeGateway } from "@conveyor/client/fake-gateway";
 import type { TaskEvent } from "@conveyor/core/event";
 import { floorId, idTime } from "@conveyor/core/util/ulid";
@@ -5,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import pkg from "../package.json" with { type: "json" };
 import { type Io, main } from "./cli.ts";
-import type { EventWire, Fetch, TaskStatus } from "./client.ts";
 import { FakeApi } from "./fake-api.ts";
 
 const T0 = Date.parse("2024-05-01T12:00:00.000Z");
@@ -154,7 +154,7 @@ describe("following over the WebSocket", () => {
   afterEach(() => gateway.close());
 
   /** One task the HTTP API and the WebSocket gateway agree on. */
-  function world(status: TaskStatus = "RUNNING") {
+  function world(status: TaskStatusWire = "RUNNING") {
     const fake = new FakeApi();
     fake.addTask({ taskId: TASK, status });
     gateway.addTask(TASK);
@@ -162,7 +162,7 @@ describe("following over the WebSocket", () => {
       fake,
       commit: (eventId: string, text = "x") =>
         gateway.commit(fake.commit(TASK, eventId, "agent.turn", { turn: 1, text }) as TaskEvent.Info),
-      transition: (eventId: string, to: TaskStatus) =>
+      transition: (eventId: string, to: TaskStatusWire) =>
         gateway.commit(fake.transition(TASK, eventId, to) as TaskEvent.Info),
     };
   }

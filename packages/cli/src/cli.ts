@@ -1,8 +1,9 @@
 import type { WebSocketConstructor } from "@conveyor/client";
+import { ApiError, type Fetch, NetworkError } from "@conveyor/client/api";
 import { WebSocket } from "ws";
 import pkg from "../package.json" with { type: "json" };
 import { parseInvocation, UsageError } from "./args.ts";
-import { ApiError, createApi, type Fetch, NetworkError } from "./client.ts";
+import { connect } from "./client.ts";
 import { execute } from "./commands.ts";
 import { readLocalComment } from "./comment.ts";
 import { ConfigError, resolveConnection } from "./config.ts";
@@ -72,7 +73,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return 0;
     }
     const connection = resolveConnection(inv.global, io.env, io.cwd);
-    const api = createApi(connection, io.fetch);
+    const api = connect(connection, io.fetch);
     const { wsUrl, token } = connection;
     const live = wsUrl ? { wsUrl, token, WebSocketImpl: io.WebSocketImpl ?? WebSocket } : undefined;
     // Only a person at a terminal is asked; a pipe or json mode gets the commands that answer instead.

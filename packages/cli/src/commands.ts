@@ -1,6 +1,6 @@
 import type { WebSocketConstructor } from "@conveyor/client";
+import { type Api, ApiError, type EventWire, type TaskStatusWire, type TaskWire } from "@conveyor/client/api";
 import { DEFAULT_LIMIT, type Invocation } from "./args.ts";
-import { type Api, ApiError, type EventWire, type TaskStatus, type TaskWire } from "./client.ts";
 import { decide } from "./decide.ts";
 import { follow, isTerminal } from "./follow.ts";
 import {
@@ -103,7 +103,7 @@ export async function execute(inv: Command, ctx: Context): Promise<number> {
 /** Prints a task's events as they happen until it ends; exits 0 only if it completed. */
 async function watch(ctx: Context, task: TaskWire, poll: boolean): Promise<number> {
   const { out } = ctx;
-  let status: TaskStatus = task.status;
+  let status: TaskStatusWire = task.status;
   let lastEventAt = Date.now();
   // Text mode says why it polls; json mode keeps stderr to problems.
   const note = (text: string) => {
@@ -114,7 +114,7 @@ async function watch(ctx: Context, task: TaskWire, poll: boolean): Promise<numbe
       switch (update.kind) {
         case "event":
           out.data(out.json ? JSON.stringify(update.event) : formatEvent(update.event, out.paint));
-          if (update.event.type === "task.status") status = (update.event.data as { to: TaskStatus }).to;
+          if (update.event.type === "task.status") status = (update.event.data as { to: TaskStatusWire }).to;
           if (update.event.type === "approval.requested") await onApprovalRequested(ctx, update.event);
           lastEventAt = Date.now();
           break;
@@ -268,10 +268,10 @@ async function cancel(ctx: Context, taskId: string): Promise<number> {
 }
 
 /** The status a 409 names when the conflict is that the task has already ended. */
-function endedAs(details: unknown): TaskStatus | undefined {
+function endedAs(details: unknown): TaskStatusWire | undefined {
   const { reason, status } = (details ?? {}) as { reason?: unknown; status?: unknown };
   if (reason !== "task.terminal" || typeof status !== "string") return undefined;
-  return isTerminal(status as TaskStatus) ? (status as TaskStatus) : undefined;
+  return isTerminal(status as TaskStatusWire) ? (status as TaskStatusWire) : undefined;
 }
 
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);

@@ -1,6 +1,6 @@
-import { type Approval, alreadyDecided, type Decision, settledInWords } from "./approval.ts";
+import { ApiError, type ApprovalWire } from "@conveyor/client/api";
+import { alreadyDecided, type Decision, settledInWords } from "./approval.ts";
 import type { Invocation } from "./args.ts";
-import { ApiError } from "./client.ts";
 import type { Context } from "./commands.ts";
 import { clip } from "./format.ts";
 import { CONVEYOR } from "./help.ts";
@@ -62,10 +62,10 @@ export async function decide(ctx: Context, inv: DecideInvocation): Promise<numbe
 }
 
 /** The task's one pending approval; otherwise says what there is, and how to name one. */
-async function onlyPending(ctx: Context, inv: DecideInvocation): Promise<Approval | undefined> {
+async function onlyPending(ctx: Context, inv: DecideInvocation): Promise<ApprovalWire | undefined> {
   const { api, out, signal } = ctx;
   const { taskId, command } = inv;
-  let approvals: Approval[];
+  let approvals: ApprovalWire[];
   try {
     approvals = await api.approvals(taskId, signal);
   } catch (error) {

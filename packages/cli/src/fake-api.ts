@@ -1,6 +1,6 @@
+import type { ApprovalWire, EventWire, Fetch, TaskStatusWire, TaskWire } from "@conveyor/client/api";
 import { floorId, idTime } from "@conveyor/core/util/ulid";
-import type { Approval, Decision } from "./approval.ts";
-import type { EventWire, Fetch, TaskStatus, TaskWire } from "./client.ts";
+import type { Decision } from "./approval.ts";
 import { isTerminal } from "./follow.ts";
 
 /**
@@ -16,7 +16,7 @@ export class FakeApi {
   static readonly USER = "user_test";
   readonly tasks = new Map<string, TaskWire>();
   /** Each task's approvals, oldest first. */
-  readonly approvals = new Map<string, Approval[]>();
+  readonly approvals = new Map<string, ApprovalWire[]>();
   /** Tasks of another user: every route answers 404 for them, as the server does. */
   private readonly foreign = new Set<string>();
   private readonly events = new Map<string, EventWire[]>();
@@ -80,7 +80,7 @@ export class FakeApi {
   }
 
   /** Moves the task and commits its `task.status` event, as one transaction does on the server. */
-  transition(taskId: string, eventId: string, to: TaskStatus, extra: Partial<TaskWire> = {}): EventWire {
+  transition(taskId: string, eventId: string, to: TaskStatusWire, extra: Partial<TaskWire> = {}): EventWire {
     const task = this.tasks.get(taskId)!;
     const event = this.commit(taskId, eventId, "task.status", { from: task.status, to });
     this.tasks.set(taskId, { ...task, ...extra, status: to });
@@ -96,9 +96,9 @@ export class FakeApi {
     taskId: string,
     eventId: string,
     ask: { action: string; detail: string; timeoutS?: number },
-  ): Approval {
+  ): ApprovalWire {
     const createdAt = idTime(eventId);
-    const approval: Approval = {
+    const approval: ApprovalWire = {
       approvalId: FakeApi.id(createdAt, 700 + (this.approvals.get(taskId)?.length ?? 0)),
       taskId,
       action: ask.action,
@@ -131,11 +131,11 @@ export class FakeApi {
     taskId: string,
     approvalId: string,
     answer: { decision: Decision; by: string; comment?: string; eventId?: string },
-  ): Approval {
+  ): ApprovalWire {
     const list = this.approvals.get(taskId) ?? [];
     const index = list.findIndex((approval) => approval.approvalId === approvalId);
     const eventId = answer.eventId ?? FakeApi.id(Date.now(), ++this.sequence);
-    const settled: Approval = {
+    const settled: ApprovalWire = {
       ...list[index]!,
       status: answer.decision === "approve" ? "approved" : "denied",
       decision: answer.decision,

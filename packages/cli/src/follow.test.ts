@@ -1,7 +1,7 @@
 import { Seen } from "@conveyor/client";
 import { floorId } from "@conveyor/core/util/ulid";
 import { describe, expect, it } from "vitest";
-import { createApi } from "./client.ts";
+import { connect } from "./client.ts";
 import { FakeApi } from "./fake-api.ts";
 import { type FollowOptions, type FollowUpdate, follow } from "./follow.ts";
 
@@ -12,7 +12,7 @@ const at = (seconds: number, seq = 1) => FakeApi.id(T0 + seconds * 1000, seq);
 function setup() {
   const fake = new FakeApi();
   fake.addTask({ taskId: TASK, status: "RUNNING" });
-  const api = createApi({ apiUrl: "http://api.test", token: fake.token }, fake.fetch);
+  const api = connect({ apiUrl: "http://api.test", token: fake.token }, fake.fetch);
   return { fake, api };
 }
 
@@ -167,7 +167,7 @@ describe("follow", () => {
   it("retries a poll that fails to reach the server", async () => {
     const { fake } = setup();
     let calls = 0;
-    const flaky = createApi({ apiUrl: "http://api.test", token: fake.token }, async (input, init) => {
+    const flaky = connect({ apiUrl: "http://api.test", token: fake.token }, async (input, init) => {
       if (++calls === 1) throw new TypeError("fetch failed", { cause: { code: "ECONNRESET" } });
       return fake.fetch(input, init);
     });
@@ -179,7 +179,7 @@ describe("follow", () => {
   });
 
   it("gives up after too many failed polls in a row", async () => {
-    const down = createApi({ apiUrl: "http://api.test", token: "t" }, async () => {
+    const down = connect({ apiUrl: "http://api.test", token: "t" }, async () => {
       throw new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } });
     });
 

@@ -1,17 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Seen } from "@conveyor/client";
-import { isTerminalStatus } from "@conveyor/core/task/status";
-import { rewind } from "@conveyor/core/util/ulid";
 import {
   type Api,
   ApiError,
   type EventWire,
   NetworkError,
-  type TaskStatus,
+  type TaskStatusWire,
   type TaskWire,
-} from "./client.ts";
+} from "@conveyor/client/api";
+import { isTerminalStatus } from "@conveyor/core/task/status";
+import { rewind } from "@conveyor/core/util/ulid";
 
-export const isTerminal = (status: TaskStatus) => isTerminalStatus(status);
+export const isTerminal = (status: TaskStatusWire) => isTerminalStatus(status);
 
 export interface FollowOptions {
   /** How far behind a writer's clock may be (DESIGN §4): each poll re-reads this much. */
@@ -85,7 +85,7 @@ export async function* follow(
     for (const event of events) {
       seen.add(event.eventId);
       if (!cursor || event.eventId > cursor) cursor = event.eventId;
-      if (event.type === "task.status" && isTerminal((event.data as { to: TaskStatus }).to))
+      if (event.type === "task.status" && isTerminal((event.data as { to: TaskStatusWire }).to))
         sawTerminal = true;
       yield { kind: "event", event };
     }

@@ -1,6 +1,5 @@
+import type { ApprovalWire, EventWire, TaskWire } from "@conveyor/client/api";
 import { describe, expect, it } from "vitest";
-import type { Approval } from "./approval.ts";
-import type { EventWire, TaskWire } from "./client.ts";
 import { FakeApi } from "./fake-api.ts";
 import {
   clip,
@@ -181,7 +180,7 @@ describe("approval events", () => {
 
 describe("formatApprovalTable", () => {
   const now = Date.parse("2024-05-01T12:10:00Z");
-  const approval = (overrides: Partial<Approval>): Approval => ({
+  const approval = (overrides: Partial<ApprovalWire>): ApprovalWire => ({
     approvalId: "01APPROVAL0000000000000001",
     taskId: TASK_ID,
     action: "network",

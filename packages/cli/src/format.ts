@@ -1,17 +1,10 @@
 import { styleText } from "node:util";
+import type { ApprovalWire, EventWire, TaskStatusWire, TaskWire } from "@conveyor/client/api";
 import { DEFAULT_TIMEOUT_S } from "@conveyor/core/approval/rules";
 import type { EventData, EventType } from "@conveyor/core/event";
+import { eventData } from "@conveyor/core/event/schema";
 import * as v from "valibot";
-import {
-  type Approval,
-  DecidedData,
-  decidedBy,
-  RequestedData,
-  settledInWords,
-  span,
-  timeUntil,
-} from "./approval.ts";
-import type { EventWire, TaskStatus, TaskWire } from "./client.ts";
+import { decidedBy, settledInWords, span, timeUntil } from "./approval.ts";
 
 type Style = Parameters<typeof styleText>[0];
 /** Colors text, or leaves it alone when colors are off. */
@@ -24,7 +17,7 @@ export function painter(isTTY: boolean, env: Record<string, string | undefined>)
   return (style, text) => styleText(style, text, { validateStream: false });
 }
 
-const STATUS_STYLE: Record<TaskStatus, Style> = {
+const STATUS_STYLE: Record<TaskStatusWire, Style> = {
   QUEUED: "gray",
   SUBMITTED: "blue",
   STARTING: "blue",
@@ -36,7 +29,7 @@ const STATUS_STYLE: Record<TaskStatus, Style> = {
   CANCELLED: "yellow",
 };
 
-const status = (value: TaskStatus, paint: Paint) => paint(STATUS_STYLE[value] ?? "reset", value);
+const status = (value: TaskStatusWire, paint: Paint) => paint(STATUS_STYLE[value] ?? "reset", value);
 
 /** The server's event shapes, so each case below reads its own `data`. */
 type TypedEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
@@ -114,7 +107,7 @@ export function formatEvent(event: EventWire, paint: Paint, now = Date.now()): s
     case "cancel.requested":
       return line("cancel", typed.data.by ? `requested by ${typed.data.by}` : "requested", "yellow");
     case "approval.requested": {
-      const asked = v.safeParse(RequestedData, typed.data);
+      const asked = v.safeParse(eventData["approval.requested"], typed.data);
       if (!asked.success) return unread("requested");
       const { action, detail, expiresAt } = asked.output;
       const until = timeUntil(expiresAt, now);
@@ -126,7 +119,7 @@ export function formatEvent(event: EventWire, paint: Paint, now = Date.now()): s
       );
     }
     case "approval.decided": {
-      const decided = v.safeParse(DecidedData, typed.data);
+      const decided = v.safeParse(eventData["approval.decided"], typed.data);
       if (!decided.success) return unread("decided");
       const { decision, by, comment } = decided.output;
       const words = decidedBy(decision, by, comment && clip(comment, 200));
@@ -272,7 +265,7 @@ const when = (iso: string) => {
 };
 
 /** Approvals as a table, for `approvals`. */
-export function formatApprovalTable(approvals: Approval[], paint: Paint, now = Date.now()): string {
+export function formatApprovalTable(approvals: ApprovalWire[], paint: Paint, now = Date.now()): string {
   const actionWidth = Math.max(6, ...approvals.map((approval) => approval.action.length));
   const header = paint(
     "gray",
@@ -297,7 +290,7 @@ export function formatApprovalTable(approvals: Approval[], paint: Paint, now = D
 }
 
 /** A pending approval's time left, or how long ago one was decided. */
-function approvalWhen(approval: Approval, now: number): string {
+function approvalWhen(approval: ApprovalWire, now: number): string {
   if (approval.status === "pending") {
     const until = timeUntil(approval.expiresAt, now);
     return until ? `expires ${until}` : "expiring";

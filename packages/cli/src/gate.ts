@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { ApiError, type ApprovalWire, type EventWire, NetworkError } from "@conveyor/client/api";
+import { eventData } from "@conveyor/core/event/schema";
 import * as v from "valibot";
-import { type Approval, alreadyDecided, type Decision, RequestedData, settledInWords } from "./approval.ts";
-import { ApiError, type EventWire, NetworkError } from "./client.ts";
+import { alreadyDecided, type Decision, settledInWords } from "./approval.ts";
 import type { Context } from "./commands.ts";
 import { CONVEYOR } from "./help.ts";
 import type { ReadLine } from "./prompt.ts";
@@ -14,7 +15,7 @@ import type { ReadLine } from "./prompt.ts";
  * elsewhere meanwhile) is left alone.
  */
 export async function onApprovalRequested(ctx: Context, event: EventWire): Promise<void> {
-  const asked = v.safeParse(RequestedData, event.data);
+  const asked = v.safeParse(eventData["approval.requested"], event.data);
   if (!asked.success) return;
   const { approvalId, detail } = asked.output;
   const { taskId } = event;
@@ -40,7 +41,7 @@ export async function onApprovalRequested(ctx: Context, event: EventWire): Promi
 }
 
 /** The approval as the API has it now; undefined when it cannot say. */
-async function current(ctx: Context, taskId: string, approvalId: string): Promise<Approval | undefined> {
+async function current(ctx: Context, taskId: string, approvalId: string): Promise<ApprovalWire | undefined> {
   try {
     return (await ctx.api.approvals(taskId, ctx.signal)).find((a) => a.approvalId === approvalId);
   } catch (error) {
@@ -58,7 +59,7 @@ async function firstOf(
   taskId: string,
   approvalId: string,
   readLine: ReadLine,
-): Promise<{ kind: "answer"; line: string | undefined } | { kind: "settled"; approval: Approval }> {
+): Promise<{ kind: "answer"; line: string | undefined } | { kind: "settled"; approval: ApprovalWire }> {
   const stop = new AbortController();
   const interrupt = () => stop.abort();
   ctx.signal?.addEventListener("abort", interrupt, { once: true });
@@ -84,7 +85,7 @@ async function settledElsewhere(
   taskId: string,
   approvalId: string,
   signal: AbortSignal,
-): Promise<Approval | undefined> {
+): Promise<ApprovalWire | undefined> {
   // A question waits on a person: checking every few polls is plenty.
   const everyMs = Math.max(ctx.pollIntervalMs ?? 500, 10) * 4;
   while (!signal.aborted) {

@@ -2,7 +2,7 @@ import { FakeGateway } from "@conveyor/client/fake-gateway";
 import type { TaskEvent } from "@conveyor/core/event";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { createApi } from "./client.ts";
+import { connect } from "./client.ts";
 import { FakeApi } from "./fake-api.ts";
 import { followLive, type LiveOptions, type LiveUpdate } from "./live.ts";
 
@@ -19,7 +19,7 @@ afterEach(() => gateway.close());
 function setup() {
   const fake = new FakeApi();
   fake.addTask({ taskId: TASK, status: "RUNNING" });
-  const api = createApi({ apiUrl: "http://api.test", token: fake.token }, fake.fetch);
+  const api = connect({ apiUrl: "http://api.test", token: fake.token }, fake.fetch);
   return { fake, api };
 }
 

@@ -1,5 +1,5 @@
 import { ConnectError, Seen, WatchError, type WebSocketConstructor, watchTask } from "@conveyor/client";
-import type { Api, EventWire } from "./client.ts";
+import type { Api, EventWire } from "@conveyor/client/api";
 import { type FollowOptions, type FollowUpdate, follow, isTerminal } from "./follow.ts";
 
 export interface LiveOptions extends FollowOptions {

@@ -1,7 +1,8 @@
 /**
  * A typed client for Conveyor's HTTP API v1 (DESIGN §7) that runs in browsers: `fetch` only,
  * no Node imports, and the server's types through Hono's typed client (`import type`, erased
- * at build), so a route or shape changed on the server breaks callers at compile time.
+ * at build), so a route or shape changed on the server breaks callers at compile time. The
+ * dashboard and the CLI both call the API through it (the CLI adds its source header).
  */
 import type { App } from "@conveyor/functions/api";
 import { type ClientResponse, hc, type InferResponseType } from "hono/client";
@@ -9,7 +10,14 @@ import { type ClientResponse, hc, type InferResponseType } from "hono/client";
 export interface ApiConnection {
   apiUrl: string;
   token: string;
+  /** Sent with every request besides the token (the CLI names itself: `x-conveyor-source: cli`). */
+  headers?: Record<string, string>;
 }
+
+/** JSON drops a key whose value is undefined, so on the wire such a key is absent: optional. */
+type Absent<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
+  [K in keyof T as undefined extends T[K] ? K : never]?: T[K];
+};
 
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -23,11 +31,20 @@ export type EventWire = InferResponseType<TaskEndpoint["events"]["$get"], 200>["
 export type TaskStatusWire = TaskWire["status"];
 export type SubmitBody = Parameters<Client["v1"]["tasks"]["$post"]>[0]["json"];
 export type NudgeWire = InferResponseType<TaskEndpoint["nudges"]["$post"], 202>["nudge"];
+/** `queue` waits for the agent's next turn; `interrupt` cuts the current turn short. */
+export type NudgeMode = NonNullable<Parameters<TaskEndpoint["nudges"]["$post"]>[0]["json"]["mode"]>;
 
 /** An approval (the approvals contract), as the API serves it. */
-export type ApprovalWire = InferResponseType<TaskEndpoint["approvals"]["$get"], 200>["approvals"][number];
+export type ApprovalWire = Absent<
+  InferResponseType<TaskEndpoint["approvals"]["$get"], 200>["approvals"][number]
+>;
 /** The body of an approve/deny. */
 export type DecisionBody = Parameters<TaskEndpoint["approvals"][":approvalId"]["$post"]>[0]["json"];
+/** Which of the caller's approvals `GET /v1/approvals` lists, and from where. */
+export type ApprovalQuery = Pick<
+  NonNullable<Parameters<Client["v1"]["approvals"]["$get"]>[0]>["query"],
+  "status" | "cursor"
+>;
 
 /** One problem with a field of a request, as the API words it (`path` names the field). */
 export interface ApiIssue {
@@ -78,7 +95,10 @@ export class NetworkError extends Error {
 export function createApi(connection: ApiConnection, fetchImpl?: Fetch) {
   const doFetch: Fetch = fetchImpl ?? ((input, init) => globalThis.fetch(input, init));
   const authorization = `Bearer ${connection.token}`;
-  const client = hc<App>(connection.apiUrl, { fetch: doFetch, headers: { authorization } });
+  const client = hc<App>(connection.apiUrl, {
+    fetch: doFetch,
+    headers: { ...connection.headers, authorization },
+  });
   const tasks = client.v1.tasks;
   // Hono's client puts path params into the URL as given; ids typed by a person may hold anything.
   const param = (taskId: string) => ({ id: encodeURIComponent(taskId) });
@@ -135,11 +155,15 @@ export function createApi(connection: ApiConnection, fetchImpl?: Fetch) {
         signal,
       ),
 
-    /** Sends a nudge to a running task; the agent takes it at its next turn. */
-    nudge: async (taskId: string, message: string, signal?: AbortSignal) =>
+    /** Sends a nudge to a running task; the agent takes it at its next turn, or at once with `interrupt`. */
+    nudge: async (taskId: string, message: string, signal?: AbortSignal, mode: NudgeMode = "queue") =>
       (
         await send(
-          () => tasks[":id"].nudges.$post({ param: param(taskId), json: { message } }, { init: { signal } }),
+          () =>
+            tasks[":id"].nudges.$post(
+              { param: param(taskId), json: { message, mode } },
+              { init: { signal } },
+            ),
           signal,
         )
       ).nudge,
@@ -153,6 +177,10 @@ export function createApi(connection: ApiConnection, fetchImpl?: Fetch) {
     approvals: async (taskId: string, signal?: AbortSignal) =>
       (await send(() => tasks[":id"].approvals.$get({ param: param(taskId) }, { init: { signal } }), signal))
         .approvals,
+
+    /** One page of approvals across the caller's tasks, newest first; `nextCursor` fetches the next. */
+    allApprovals: (query: ApprovalQuery, signal?: AbortSignal) =>
+      send(() => client.v1.approvals.$get({ query }, { init: { signal } }), signal),
 
     /** Approves or denies a pending approval; 409 CONFLICT when it was decided or expired first. */
     decide: async (taskId: string, approvalId: string, decision: DecisionBody, signal?: AbortSignal) =>
