@@ -13,6 +13,7 @@ import {
   say,
   startModelStandin,
 } from "../../packages/local/test/model-standin.ts";
+import { percentile } from "./lib.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -338,11 +339,7 @@ await cleanup();
 
 // ---- the report ----
 
-/** Nearest rank: with few runs p95 is the slowest one. */
-const pct = (samples: number[], p: number) => {
-  const s = [...samples].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil(p * s.length) - 1)] ?? Number.NaN;
-};
+const pct = percentile;
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 const rows: string[][] = [["measure", "brain", "median", "p95", "n"]];

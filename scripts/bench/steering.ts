@@ -9,11 +9,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createApi, type EventWire } from "@conveyor/client/api";
 import { Reconciler } from "@conveyor/core/reconcile";
 import { sessionIdFor } from "@conveyor/core/runtime";
 import { store } from "@conveyor/core/store";
 import { newId } from "@conveyor/core/util/ulid";
 import { startLocalStack } from "@conveyor/local/stack";
+import { allEvents, dataOf, latencyLine, percentile, sleep, until } from "./lib.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const NUDGES = Number(process.env.NUDGES ?? 20);
@@ -26,52 +28,10 @@ const stack = await startLocalStack({
   reconcileMs: 0,
   limits: { activePerUser: 1_000 },
 });
-const headers = { authorization: `Bearer ${stack.token}`, "content-type": "application/json" };
-interface Ev {
-  eventId: string;
-  type: string;
-  at: string;
-  data: Record<string, unknown>;
-}
-interface Answer {
-  task: { taskId: string };
-  nudge: { nudgeId: string };
-  events: Ev[];
-}
-const call = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${stack.apiUrl}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await res.json()) as Answer;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const events = async (taskId: string) => {
-  const all: Ev[] = [];
-  let after = "";
-  for (;;) {
-    const page = await call("GET", `/v1/tasks/${taskId}/events?limit=100${after ? `&after=${after}` : ""}`);
-    all.push(...page.events);
-    if (page.events.length < 100) return all;
-    after = page.events.at(-1)?.eventId ?? "";
-  }
-};
-const waitEvent = async (taskId: string, match: (e: Ev) => boolean, timeoutMs = 60_000) => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = (await events(taskId)).find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching event on ${taskId} within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-};
-const pct = (samples: number[], p: number) => {
-  const s = [...samples].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
-};
-const line = (name: string, samples: number[]) =>
-  `${name.padEnd(44)} p50 ${pct(samples, 0.5).toFixed(0)} ms   p99 ${pct(samples, 0.99).toFixed(0)} ms   (n=${samples.length})`;
+const api = createApi({ apiUrl: stack.apiUrl, token: stack.token });
+const waitEvent = (taskId: string, match: (e: EventWire) => boolean) =>
+  until(`a matching event on ${taskId}`, async () => (await allEvents(api, taskId)).find(match), 60_000);
+const line = (name: string, samples: number[]) => latencyLine(name, samples, 44);
 
 /** Sends nudges to running tasks at random points; each sample is accept -> acknowledged. */
 async function nudgeLatency(stepMs: number, count: number) {
@@ -80,7 +40,7 @@ async function nudgeLatency(stepMs: number, count: number) {
   const samples: number[] = [];
   await Promise.all(
     Array.from({ length: tasks }, async () => {
-      const { task } = await call("POST", "/v1/tasks", {
+      const { task } = await api.submit({
         repo: "acme/api",
         description: "nudge bench",
         // Enough turns that every nudge lands while the task runs; cancelled once they have.
@@ -89,10 +49,10 @@ async function nudgeLatency(stepMs: number, count: number) {
       await waitEvent(task.taskId, (e) => e.type === "agent.turn");
       for (let i = 0; i < perTask && samples.length < count; i++) {
         const accepted = Date.now();
-        const { nudge } = await call("POST", `/v1/tasks/${task.taskId}/nudges`, { message: `nudge ${i}` });
+        const nudge = await api.nudge(task.taskId, `nudge ${i}`);
         const ack = await waitEvent(
           task.taskId,
-          (e) => e.type === "nudge.acknowledged" && e.data.nudgeId === nudge.nudgeId,
+          (e) => e.type === "nudge.acknowledged" && dataOf(e).nudgeId === nudge.nudgeId,
         );
         samples.push(Date.parse(ack.at) - accepted);
         await sleep(Math.random() * stepMs);
@@ -106,7 +66,7 @@ async function cancelLatency(count: number) {
   const samples: number[] = [];
   await Promise.all(
     Array.from({ length: count }, async () => {
-      const { task } = await call("POST", "/v1/tasks", {
+      const { task } = await api.submit({
         repo: "acme/api",
         description: "cancel bench",
         options: { turns: 100, stepMs: 500 },
@@ -114,8 +74,11 @@ async function cancelLatency(count: number) {
       await waitEvent(task.taskId, (e) => e.type === "agent.turn");
       await sleep(Math.random() * 500);
       const accepted = Date.now();
-      await call("POST", `/v1/tasks/${task.taskId}/cancel`);
-      const done = await waitEvent(task.taskId, (e) => e.type === "task.status" && e.data.to === "CANCELLED");
+      await api.cancel(task.taskId);
+      const done = await waitEvent(
+        task.taskId,
+        (e) => e.type === "task.status" && dataOf(e).to === "CANCELLED",
+      );
       samples.push(Date.parse(done.at) - accepted);
     }),
   );
@@ -171,7 +134,7 @@ async function reconcileTime(runs = 3) {
     await Reconciler.run(stack.core);
     times.push(performance.now() - t0);
   }
-  return pct(times, 0.5);
+  return percentile(times, 0.5);
 }
 
 const fast = await nudgeLatency(200, NUDGES);
