@@ -124,7 +124,11 @@ export function slimElectroDb() {
           return { path: args.path, namespace: NAMESPACE };
         }
         if (args.path === "electrodb" && !fromElectroDb) {
-          return { path: `electrodb:${args.resolveDir}`, namespace: NAMESPACE };
+          // Keyed by the package it resolves to, so every entity file shares one module.
+          const dir = dirname(
+            createRequire(join(args.resolveDir, "index.js")).resolve("electrodb/package.json"),
+          );
+          return { path: `electrodb:${dir}`, namespace: NAMESPACE };
         }
         return undefined;
       });
@@ -132,8 +136,7 @@ export function slimElectroDb() {
         if (args.namespace !== NAMESPACE) return undefined;
         if (!args.path.startsWith("electrodb:")) return { contents: MODULES[args.path](), loader: "js" };
         // The ElectroDB packages/core resolves to: its package directory.
-        const from = args.path.slice("electrodb:".length);
-        const dir = dirname(createRequire(join(from, "index.js")).resolve("electrodb/package.json"));
+        const dir = args.path.slice("electrodb:".length);
         return { contents: MODULES.electrodb(dir), resolveDir: dir, loader: "js" };
       });
     },
