@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 const NAMESPACE = "conveyor-bundle";
 const BARREL = "conveyor-barrel";
@@ -124,7 +124,11 @@ export function slimElectroDb() {
           return { path: args.path, namespace: NAMESPACE };
         }
         if (args.path === "electrodb" && !fromElectroDb) {
-          return { path: `electrodb:${args.resolveDir}`, namespace: NAMESPACE };
+          // Keyed by the package it resolves to, so every entity file shares one module.
+          const dir = dirname(
+            createRequire(join(args.resolveDir, "index.js")).resolve("electrodb/package.json"),
+          );
+          return { path: `electrodb:${dir}`, namespace: NAMESPACE };
         }
         return undefined;
       });
@@ -132,8 +136,7 @@ export function slimElectroDb() {
         if (args.namespace !== NAMESPACE) return undefined;
         if (!args.path.startsWith("electrodb:")) return { contents: MODULES[args.path](), loader: "js" };
         // The ElectroDB packages/core resolves to: its package directory.
-        const from = args.path.slice("electrodb:".length);
-        const dir = dirname(createRequire(join(from, "index.js")).resolve("electrodb/package.json"));
+        const dir = args.path.slice("electrodb:".length);
         return { contents: MODULES.electrodb(dir), resolveDir: dir, loader: "js" };
       });
     },
@@ -145,15 +148,18 @@ export function slimElectroDb() {
  * clients use (SQS's query protocol, REST JSON for AgentCore and API Gateway, XML for STS).
  * esbuild splits by file: a file that a handler's init can reach through a barrel lands in a
  * chunk the init loads, even when only an `import()`ed client uses it (~35 KB per handler).
+ * The DynamoDB client takes only Sha256 from the checksum barrel; its CRC32 imports
+ * `node:zlib`, a builtin whose loading costs every handler 3-5 ms of init for nothing.
  */
 const BARRELS = {
   "@aws-sdk/core/protocols": /^\.\/(query|xml)\/|AwsRestJsonProtocol/,
   "@smithy/core/protocols":
     /HttpBindingProtocol|ToStringShapeSerializer|FromStringShapeDeserializer|HttpIntercepting/,
+  "@smithy/core/checksum": /^\.\/(crc32|md5|hash-|chunked-blob)/,
 };
 /** Importers on the lazy side: the clients loaded on first call, and the files BARRELS leave out. */
 const LAZY =
-  /[\\/]node_modules[\\/](@aws-sdk[\\/](client-sqs|client-bedrock-agentcore|client-apigatewaymanagementapi|nested-clients)|@octokit)[\\/]|[\\/]protocols[\\/](query|xml)[\\/]|AwsRestJsonProtocol|HttpBindingProtocol|ToStringShapeSerializer|FromStringShapeDeserializer|HttpIntercepting/;
+  /[\\/]node_modules[\\/](@aws-sdk[\\/](client-sqs|client-bedrock-agentcore|client-apigatewaymanagementapi|nested-clients)|@octokit)[\\/]|[\\/]protocols[\\/](query|xml)[\\/]|[\\/]submodules[\\/]event-streams[\\/]|AwsRestJsonProtocol|HttpBindingProtocol|ToStringShapeSerializer|FromStringShapeDeserializer|HttpIntercepting/;
 
 /**
  * Init code imports BARRELS without the files only lazily loaded clients use; the lazy side
@@ -188,4 +194,61 @@ export function initBarrels() {
   };
 }
 
-export default [slimElectroDb(), initBarrels()];
+const ANCHOR = "conveyor-anchor";
+/**
+ * The `import()`s anchored: our own and the SDK's (relative, `@conveyor/*`, `@aws-sdk/*`,
+ * `@smithy/*`), ESM whose callers all take named exports. Others (bowser, standard-json and
+ * the like, from the lazily loaded OpenAPI generator) may read `default`, which `export *`
+ * does not carry, so they keep their plain chunks.
+ */
+const ANCHORED = /^(\.{1,2}\/|@conveyor\/|@aws-sdk\/|@smithy\/)/;
+/** An importer in a package other than the SDK's (the last `node_modules` in its path says which). */
+const OTHER_PACKAGE = /[\\/]node_modules[\\/](?!@aws-sdk[\\/]|@smithy[\\/])(?!.*[\\/]node_modules[\\/])/;
+
+/**
+ * One file for everything a handler's init loads, instead of one chunk per set of `import()`s
+ * that share it. esbuild puts each module in the chunk of the entries (the handler, and each
+ * `import()`ed module: lazy clients, ports, the SDK's credential providers) that reach it, so
+ * a handler's init loaded 15 to 26 files, each costing Node ~0.6 ms to resolve, read, compile
+ * and run SST's banner in. Here each `import()` gets a module that imports the handler first,
+ * then re-exports its target (the same module, never a copy): every lazily loaded part then
+ * reaches all of init, which lands in one chunk. At run time that import does nothing (the
+ * handler has loaded before anything it `import()`s), so what runs is unchanged. (A top-level
+ * `await import()` in a handler's init would wait on itself; there is none, and the bundle
+ * test imports every handler.)
+ *
+ * Only for builds of one entry split at `import()` (every Lambda handler, as SST builds them;
+ * scripts/build.ts leaves it out of the agent's single file). SST's plugin bridge passes
+ * `path`, `importer`, `namespace`, `resolveDir` and `kind`, and carries no `pluginData` but an
+ * integer: the target travels in the virtual module's path.
+ */
+export function oneInitChunk() {
+  return {
+    name: "one-init-chunk",
+    setup(build) {
+      /** The handler's entry module; null if the build has more than one. */
+      let entry;
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === "entry-point") {
+          const path = resolve(args.resolveDir, args.path);
+          // A rebuild (`sst dev`) resolves the same entry again.
+          entry = entry === undefined || entry === path ? path : null;
+          return undefined;
+        }
+        if (args.kind !== "dynamic-import" || args.namespace !== "file" || !entry) return undefined;
+        if (!ANCHORED.test(args.path) || OTHER_PACKAGE.test(args.importer ?? "")) return undefined;
+        // Ends with the target, which names the chunk.
+        return { path: [entry, args.resolveDir, args.path].join("|"), namespace: ANCHOR };
+      });
+      build.onLoad({ filter: /.*/, namespace: ANCHOR }, (args) => {
+        if (args.namespace !== ANCHOR) return undefined;
+        const [handler, resolveDir, target] = args.path.split("|");
+        const contents = `import ${JSON.stringify(handler)};\nexport * from ${JSON.stringify(target)};\n`;
+        return { contents, resolveDir, loader: "js" };
+      });
+    },
+  };
+}
+
+/** Every Lambda handler's build (split at `import()`, one entry each). */
+export default [slimElectroDb(), initBarrels(), oneInitChunk()];

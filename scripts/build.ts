@@ -14,7 +14,7 @@
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BuildOptions, build, type Metafile } from "esbuild";
+import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
 import { NODEJS } from "../infra/bundle.ts";
 import plugins from "../infra/esbuild-plugins.mjs";
 import { handlers } from "../packages/functions/src/handlers.ts";
@@ -40,6 +40,45 @@ export interface Bundle {
   lazyBytes: number;
 }
 
+/**
+ * `plugins` as SST runs them for a function (its bridge: platform/functions/nodejs-runtime/
+ * plugin.mjs and pkg/runtime/node/plugin.go in SST 4.17): `setup` gets only `onResolve`,
+ * `onLoad` and `onEnd`, never `initialOptions` or `resolve`; a callback sees only the
+ * arguments the bridge passes; every callback is tried in order and the first answer wins. So
+ * a plugin that needs more than SST gives fails here, not at deploy.
+ */
+function asSstRuns(plugins: Plugin[]): Plugin {
+  type Callback = (args: Record<string, unknown>) => unknown;
+  return {
+    name: "sst-bridge",
+    setup(build) {
+      const resolvers: Callback[] = [];
+      const loaders: Callback[] = [];
+      const stub = {
+        onResolve: (_: unknown, callback: Callback) => resolvers.push(callback),
+        onLoad: (_: unknown, callback: Callback) => loaders.push(callback),
+        onEnd: () => {},
+      };
+      for (const plugin of plugins) void plugin.setup(stub as never);
+      const first = async (callbacks: Callback[], args: Record<string, unknown>) => {
+        for (const callback of callbacks) {
+          const reply = await callback(args);
+          if (reply) return reply as never;
+        }
+        return undefined;
+      };
+      build.onResolve(
+        { filter: /.*/ },
+        ({ path, importer, namespace, resolveDir, kind, pluginData, with: w }) =>
+          first(resolvers, { path, importer, namespace, resolveDir, kind, pluginData, with: w }),
+      );
+      build.onLoad({ filter: /.*/ }, ({ path, namespace, suffix, pluginData, with: w }) =>
+        first(loaders, { path, namespace, suffix, pluginData, with: w }),
+      );
+    },
+  };
+}
+
 /** SST's fixed options, and the ones infra/bundle.ts sets for every function (and its plugins). */
 const OPTIONS = {
   bundle: true,
@@ -55,7 +94,7 @@ const OPTIONS = {
   logLevel: "warning",
   absWorkingDir: ROOT,
   outExtension: { ".js": ".mjs" },
-  plugins,
+  plugins: [asSstRuns(plugins)],
 } as const satisfies BuildOptions;
 
 /**
@@ -89,6 +128,8 @@ export async function buildBundles(outDir = join(ROOT, "dist")) {
   );
   const agent = await build({
     ...OPTIONS,
+    // One file, not split: nothing to gather into one init chunk.
+    plugins: [asSstRuns(plugins.filter((p) => p.name !== "one-init-chunk"))],
     entryPoints: { "agent/main": join(ROOT, "packages/agent-kit/src/main.ts") },
     outdir: outDir,
     splitting: false,

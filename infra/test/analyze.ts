@@ -369,12 +369,17 @@ function entityTables(program: ts.Program): Map<string, string> {
           }
         }
       });
-      const ret = node.body?.statements.find(ts.isReturnStatement)?.expression;
+      // `return { task: TaskEntity(client, tasks), ... }`, or each built on first use:
+      // `return onFirstUse({ task: () => TaskEntity(client, tasks), ... })`.
+      let ret = node.body?.statements.find(ts.isReturnStatement)?.expression;
+      if (ret && ts.isCallExpression(ret) && ret.arguments.length === 1) ret = ret.arguments[0];
       if (!ret || !ts.isObjectLiteralExpression(ret))
-        throw new Error("createStore must return an object literal");
+        throw new Error("createStore must return an object literal (or one passed to a single call)");
       for (const p of ret.properties) {
-        if (!ts.isPropertyAssignment(p) || !ts.isCallExpression(p.initializer)) continue;
-        const key = p.initializer.arguments.map((a) => a.getText()).find((a) => keys.has(a));
+        if (!ts.isPropertyAssignment(p)) continue;
+        const build = ts.isArrowFunction(p.initializer) ? p.initializer.body : p.initializer;
+        if (!ts.isCallExpression(build)) continue;
+        const key = build.arguments.map((a) => a.getText()).find((a) => keys.has(a));
         if (key) tables.set(p.name.getText(), key[0]!.toUpperCase() + key.slice(1));
       }
     }

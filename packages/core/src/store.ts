@@ -20,16 +20,38 @@ export type Store = ReturnType<typeof createStore>;
 export function createStore(client: DynamoDBDocumentClient, config: Config) {
   provideElectroDbCommands();
   const { tasks, events, nudges } = config.tables;
-  return {
-    task: TaskEntity(client, tasks),
-    quota: QuotaEntity(client, tasks),
-    idempotency: IdempotencyEntity(client, tasks),
-    event: TaskEventEntity(client, events),
-    nudge: NudgeEntity(client, nudges),
-    approval: ApprovalEntity(client, tasks),
-    webhook: WebhookEntity(client, tasks),
-    webhookAttempt: WebhookAttemptEntity(client, tasks),
-  };
+  return onFirstUse({
+    task: () => TaskEntity(client, tasks),
+    quota: () => QuotaEntity(client, tasks),
+    idempotency: () => IdempotencyEntity(client, tasks),
+    event: () => TaskEventEntity(client, events),
+    nudge: () => NudgeEntity(client, nudges),
+    approval: () => ApprovalEntity(client, tasks),
+    webhook: () => WebhookEntity(client, tasks),
+    webhookAttempt: () => WebhookAttemptEntity(client, tasks),
+  });
+}
+
+/**
+ * Each entity built when first read, then kept. Building all eight costs a Lambda's first
+ * invocation ~13 ms (ElectroDB parses each model); most handlers read two or three.
+ */
+function onFirstUse<T extends Record<string, () => unknown>>(
+  builders: T,
+): { [K in keyof T]: ReturnType<T[K]> } {
+  const entities = {} as { [K in keyof T]: ReturnType<T[K]> };
+  for (const [name, build] of Object.entries(builders)) {
+    Object.defineProperty(entities, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const entity = build();
+        Object.defineProperty(entities, name, { value: entity, enumerable: true });
+        return entity;
+      },
+    });
+  }
+  return entities;
 }
 
 const stores = new WeakMap<DynamoDBDocumentClient, Store>();

@@ -87,6 +87,13 @@ describe("pnpm build", () => {
       expect(loaded).toContain("@aws-sdk/client-dynamodb");
       if (WITHOUT_ELECTRODB.includes(name)) expect(loaded).not.toContain("electrodb");
       for (const pkg of LOADED_ON_FIRST_CALL) expect(loaded, pkg).not.toContain(pkg);
+      // Init is the entry, one chunk and esbuild's helpers (each file costs Node ~0.6 ms;
+      // infra/esbuild-plugins.mjs), and no builtin only a lazily loaded part uses (zlib: the
+      // SDK's CRC32, ~4 ms to load).
+      const init = chunksOf(metafile, bundle.file).loaded;
+      expect(init.length).toBeLessThanOrEqual(3);
+      const builtins = init.flatMap((key) => metafile.outputs[key]!.imports.filter((i) => i.external));
+      expect(builtins.map((i) => i.path)).not.toContain("node:zlib");
       // Split out, not dropped: each linked port's client ships in a chunk its first call loads.
       const onDemand = new Set(
         chunksOf(metafile, bundle.file).lazy.flatMap((key) =>
