@@ -76,22 +76,11 @@ export namespace Approval {
       const now = core.now();
       const timeoutS = input.timeoutS ?? task.approvals?.timeoutS ?? DEFAULT_TIMEOUT_S;
       const approval: Info = {
-        approvalId: newId(now),
-        taskId,
-        tenantId: task.tenantId,
-        userId: task.userId,
-        action: input.action,
-        detail: input.detail,
+        ...asking(task, input, now),
         status: "pending",
-        createdAt: now,
         deadline: now + timeoutS * 1000,
       };
-      const asked = TaskEvent.build(core, taskId, "approval.requested", {
-        approvalId: approval.approvalId,
-        action: approval.action,
-        detail: approval.detail,
-        expiresAt: new Date(approval.deadline).toISOString(),
-      });
+      const asked = requestedEvent(core, approval);
       const moves = Task.statusWrites(core, task, {
         to: "AWAITING_APPROVAL",
         reason: "approval_requested",
@@ -124,26 +113,15 @@ export namespace Approval {
     if (!task) throw notFound("task", taskId);
     const now = core.now();
     const approval: Info = {
-      approvalId: newId(now),
-      taskId,
-      tenantId: task.tenantId,
-      userId: task.userId,
-      action: input.action,
-      detail: input.detail,
+      ...asking(task, input, now),
       status: "approved",
-      createdAt: now,
       deadline: now,
       decision: "approve",
       by: "policy",
       decidedAt: now,
     };
     const events = [
-      TaskEvent.build(core, taskId, "approval.requested", {
-        approvalId: approval.approvalId,
-        action: approval.action,
-        detail: approval.detail,
-        expiresAt: new Date(now).toISOString(),
-      }),
+      requestedEvent(core, approval),
       TaskEvent.build(core, taskId, "approval.decided", {
         approvalId: approval.approvalId,
         decision: "approve",
@@ -282,6 +260,29 @@ export namespace Approval {
 
   export const serialize = info.serialize;
 }
+
+/** What every approval starts from: who asks, about what, and when. */
+function asking(task: Task.Info, input: { action: string; detail: string }, now: number) {
+  const { taskId, tenantId, userId } = task;
+  return {
+    approvalId: newId(now),
+    taskId,
+    tenantId,
+    userId,
+    action: input.action,
+    detail: input.detail,
+    createdAt: now,
+  };
+}
+
+/** `approval.requested` for an approval: its question and when it expires. */
+const requestedEvent = (core: Core, approval: Approval.Info) =>
+  TaskEvent.build(core, approval.taskId, "approval.requested", {
+    approvalId: approval.approvalId,
+    action: approval.action,
+    detail: approval.detail,
+    expiresAt: new Date(approval.deadline).toISOString(),
+  });
 
 const entities = (core: Core) => ({
   approval: store(core).approval,
