@@ -3,9 +3,9 @@ import { FakeGateway } from "@conveyor/client/fake-gateway";
 import type { TaskEvent } from "@conveyor/core/event";
 import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { type Io, main } from "./cli.ts";
+import type { Io } from "./cli.ts";
 import { connect } from "./client.ts";
-import { FakeApi } from "./fake-api.ts";
+import { runCli as cli, FakeApi } from "./fake-api.ts";
 import type { ReadLine } from "./prompt.ts";
 
 // Ids near now, so the decisions the fake stamps with the clock sort after them.
@@ -13,21 +13,6 @@ const T0 = Date.now() - 60_000;
 const at = (seconds: number, seq = 1) => FakeApi.id(T0 + seconds * 1000, seq);
 const TASK = at(0, 9);
 const PUSH = { action: "force-push", detail: "git push --force origin main" };
-
-async function cli(argv: string[], fetch: Fetch, io: Partial<Io> = {}) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await main([...argv, "--api-url", "http://api.test", "--token", "cvy_test"], {
-    stdout: (text) => stdout.push(text),
-    stderr: (text) => stderr.push(text),
-    env: {},
-    cwd: "/",
-    fetch,
-    pollIntervalMs: 0,
-    ...io,
-  });
-  return { code, stdout: stdout.join(""), stderr: stderr.join("") };
-}
 
 /** A running task whose agent asks once at the first poll, and completes once answered. */
 function gated(onPoll: (fake: FakeApi, poll: number) => void = () => {}) {

@@ -5,28 +5,12 @@ import { floorId, idTime } from "@conveyor/core/util/ulid";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import pkg from "../package.json" with { type: "json" };
-import { type Io, main } from "./cli.ts";
-import { FakeApi } from "./fake-api.ts";
+import { main } from "./cli.ts";
+import { runCli as cli, FakeApi } from "./fake-api.ts";
 
 const T0 = Date.parse("2024-05-01T12:00:00.000Z");
 const at = (seconds: number, seq = 1) => FakeApi.id(T0 + seconds * 1000, seq);
 const TASK = at(0, 9);
-
-/** Runs the CLI in-process against `fetch`, capturing both streams. */
-async function cli(argv: string[], fetch: Fetch, io: Partial<Io> = {}) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await main([...argv, "--api-url", "http://api.test", "--token", "cvy_test"], {
-    stdout: (text) => stdout.push(text),
-    stderr: (text) => stderr.push(text),
-    env: {},
-    cwd: "/",
-    fetch,
-    pollIntervalMs: 0,
-    ...io,
-  });
-  return { code, stdout: stdout.join(""), stderr: stderr.join("") };
-}
 
 /** A fake whose submitted tasks run to `end` over the next event polls. */
 function scripted(end: "COMPLETED" | "FAILED") {

@@ -1,6 +1,7 @@
 import type { ApprovalWire, EventWire, Fetch, TaskStatusWire, TaskWire } from "@conveyor/client/api";
 import { floorId, idTime } from "@conveyor/core/util/ulid";
 import type { Decision } from "./approval.ts";
+import { type Io, main } from "./cli.ts";
 import { isTerminal } from "./follow.ts";
 
 /**
@@ -318,4 +319,20 @@ function nextId(id: string): string {
     if (next < 32) break;
   }
   return digits.join("");
+}
+
+/** Runs the CLI in-process against `fetch`, capturing both streams. */
+export async function runCli(argv: string[], fetch: Fetch, io: Partial<Io> = {}) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await main([...argv, "--api-url", "http://api.test", "--token", "cvy_test"], {
+    stdout: (text) => stdout.push(text),
+    stderr: (text) => stderr.push(text),
+    env: {},
+    cwd: "/",
+    fetch,
+    pollIntervalMs: 0,
+    ...io,
+  });
+  return { code, stdout: stdout.join(""), stderr: stderr.join("") };
 }
