@@ -1,15 +1,11 @@
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { Config } from "../config.ts";
+import { sqsClient } from "../queue/client.ts";
 import { WebhookMessage, type WebhookQueue } from "./queue.ts";
 
 /** WebhookQueue on SQS: loaded on the port's first call, so no handler's init loads the SQS client. */
 export function sqsWebhookQueue(config: Config): WebhookQueue {
-  const client = new SQSClient({
-    region: config.region,
-    endpoint: config.endpoints.sqs,
-    credentials: config.credentials,
-    maxAttempts: 4,
-  });
+  const client = sqsClient(config);
   return {
     async send(messages) {
       for (let i = 0; i < messages.length; i += 10) {
