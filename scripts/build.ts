@@ -105,17 +105,22 @@ const OPTIONS = {
  * handler's init loads the clients its code reaches and nothing else. (One build of all the
  * handlers would load more: esbuild puts a file in the chunks of every entry whose imports
  * reach it, and one handler's lazy client then shares chunks with another's init.) The agent
- * stays one file for its image.
+ * stays one file for its image. `extra` entries are built as a handler is, into `extra/<name>/`.
  */
-export async function buildBundles(outDir = join(ROOT, "dist")) {
+export async function buildBundles(outDir = join(ROOT, "dist"), extra: { name: string; src: string }[] = []) {
   rmSync(join(outDir, "functions"), { recursive: true, force: true });
   rmSync(join(outDir, "agent"), { recursive: true, force: true });
+  rmSync(join(outDir, "extra"), { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const entries = Object.entries(handlers).map(([name, h]) => ({
-    name,
-    src: join(ROOT, "packages/functions/src", `${h.file}.ts`),
-    dir: join(outDir, "functions", h.file),
-  }));
+  const entries = [
+    ...Object.entries(handlers).map(([name, h]) => ({
+      name,
+      src: join(ROOT, "packages/functions/src", `${h.file}.ts`),
+      dir: join(outDir, "functions", h.file),
+    })),
+    // Built exactly as a handler is (scripts/bench/floor.ts, for comparison).
+    ...extra.map(({ name, src }) => ({ name, src, dir: join(outDir, "extra", name) })),
+  ];
   const functions = await Promise.all(
     entries.map(({ src, dir }) =>
       build({

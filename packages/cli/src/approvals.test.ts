@@ -1,4 +1,4 @@
-import { ApiError, type ApprovalWire, type EventWire, type Fetch } from "@conveyor/client/api";
+import { ApiError, type ApprovalWire, type EventWire } from "@conveyor/client/api";
 import { FakeGateway } from "@conveyor/client/fake-gateway";
 import type { TaskEvent } from "@conveyor/core/event";
 import { describe, expect, it } from "vitest";
