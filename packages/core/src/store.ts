@@ -65,3 +65,9 @@ export function store(core: Pick<Core, "db" | "config">): Store {
   }
   return bound;
 }
+
+/** The entities a Task transaction writes. */
+export function entitiesOf(core: Pick<Core, "db" | "config">) {
+  const { task, quota, idempotency, event } = store(core);
+  return { task, quota, idempotency, event };
+}

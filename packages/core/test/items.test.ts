@@ -1,10 +1,15 @@
 import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { Actor } from "@conveyor/core/actor";
 import { Auth } from "@conveyor/core/auth";
 import type { Core } from "@conveyor/core/core";
+import { TaskEvent } from "@conveyor/core/event";
 import { Connections } from "@conveyor/core/realtime/connections";
+import { store } from "@conveyor/core/store";
+import { Task } from "@conveyor/core/task";
 import { Entity } from "electrodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordingQueue, testCore } from "../../local/test/harness.ts";
+import { taskKey } from "../src/task/info.ts";
 
 /**
  * Tokens, connections and subscriptions are read and written with plain commands (so the
@@ -160,5 +165,46 @@ describe("items ElectroDB wrote and plain commands write", () => {
     expect((await connections.get({ connectionId: "OldConn=" }).go()).data).toBeNull();
     await Connections.unwatch(core, "NewConn=", taskId);
     expect(await Connections.watchers(core, taskId)).toEqual([]);
+  });
+
+  it("a task: read by id with a plain GetItem at the key the entity writes, as the entity reads it", async () => {
+    const { task } = await Actor.provide({ type: "user", tenantId: "t", userId: "items" }, () =>
+      Task.submit(core, { repo: "acme/api", description: "items", options: { turns: 3 } }),
+    );
+    const entity = store(core).task;
+    expect(taskKey(task.taskId)).toEqual(
+      entity.get({ taskId: task.taskId }).params<{ Key: Record<string, unknown> }>().Key,
+    );
+    const read = await Task.get(core, task.taskId);
+    expect(read).toEqual(task);
+    expect(read).toEqual(Task.serialize((await entity.get({ taskId: task.taskId }).go()).data));
+    expect(await Task.get(core, "01KNOWNNOTHING0000000000000")).toBeUndefined();
+  });
+
+  it("events: an appended one is the entity's item exactly, and plain pages match the entity's query", async () => {
+    const taskId = `01EVENTS${Date.now()}`;
+    const entity = store(core).event;
+    // Half written by the entity (as transactions write them), half appended with plain puts.
+    for (let i = 0; i < 6; i++) {
+      if (i % 2 === 0)
+        await entity.put(TaskEvent.build(core, taskId, "agent.turn", { turn: i, text: `e${i}` })).go();
+      else await TaskEvent.append(core, taskId, "agent.turn", { turn: i, text: `e${i}` });
+    }
+    const all = (await entity.query.primary({ taskId }).go({ pages: "all" })).data.map(TaskEvent.serialize);
+    expect(all.map((e) => e.data)).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ turn: i, text: `e${i}` })));
+    for (const event of all) {
+      const stored = await raw(core.config.tables.events, { pk: taskId, sk: event.eventId });
+      expect(stored?.expiresAt).toEqual(expect.any(Number)); // kept in the item, not served
+      const { Item } = entity
+        .put({ ...event, expiresAt: stored?.expiresAt as number })
+        .params<{ Item: Record<string, unknown> }>();
+      expect(stored).toEqual(Item);
+    }
+
+    expect(await TaskEvent.list(core, taskId, { limit: 100 })).toEqual(all);
+    expect(
+      await TaskEvent.list(core, taskId, { after: all[1]!.eventId, limit: 3, consistent: true }),
+    ).toEqual(all.slice(2, 5));
+    expect(await TaskEvent.list(core, taskId, { after: all[5]!.eventId })).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
+import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type { Core } from "../core.ts";
 import { VisibleError } from "../error.ts";
-import { store } from "../store.ts";
 import { isTerminalStatus } from "../task/status.ts";
 import { preview } from "../util/preview.ts";
 import { newId } from "../util/ulid.ts";
@@ -32,10 +32,24 @@ export namespace TaskEvent {
     };
   }
 
+  /**
+   * An event's item as the `event` entity (event.entity.ts) writes it: task and event ids as
+   * the keys, verbatim, and ElectroDB's markers. Single events are put and read with plain
+   * commands, so the WebSocket `$default` loads no ElectroDB; transactions write events through
+   * the entity, and test/items.test.ts holds the two to the same item.
+   */
+  export const item = (event: ReturnType<typeof build>) => ({
+    ...event,
+    pk: event.taskId,
+    sk: event.eventId,
+    __edb_e__: "event",
+    __edb_v__: "1",
+  });
+
   export async function append<T extends EventType>(core: Core, taskId: string, type: T, data: EventData<T>) {
-    const item = build(core, taskId, type, data);
-    await store(core).event.put(item).go();
-    return serialize(item);
+    const event = build(core, taskId, type, data);
+    await core.db.send(new PutCommand({ TableName: core.config.tables.events, Item: item(event) }));
+    return serialize(event);
   }
 
   /** Strictly after `after`, oldest first: exact paging over what is committed. */
@@ -45,14 +59,25 @@ export namespace TaskEvent {
     opts: { after?: string; limit?: number; consistent?: boolean } = {},
   ) {
     const limit = opts.limit ?? 50;
-    const query = store(core).event.query.primary({ taskId });
-    const result = await (opts.after ? query.gt({ eventId: opts.after }) : query).go({
-      order: "asc",
-      limit,
-      count: limit,
-      consistent: opts.consistent,
-    });
-    return result.data.map(serialize);
+    const events: Info[] = [];
+    let start: Record<string, unknown> | undefined;
+    // A page stops at 1 MB before `Limit`: read on until `limit` events or the end.
+    do {
+      const page = await core.db.send(
+        new QueryCommand({
+          TableName: core.config.tables.events,
+          KeyConditionExpression: opts.after ? "#pk = :pk AND #sk > :after" : "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": "pk", ...(opts.after ? { "#sk": "sk" } : {}) },
+          ExpressionAttributeValues: { ":pk": taskId, ...(opts.after ? { ":after": opts.after } : {}) },
+          Limit: limit - events.length,
+          ConsistentRead: opts.consistent,
+          ExclusiveStartKey: start,
+        }),
+      );
+      events.push(...(page.Items ?? []).map(serialize));
+      start = page.LastEvaluatedKey;
+    } while (start && events.length < limit);
+    return events;
   }
 
   /** The query of `GET /v1/tasks/{id}/events`: a query string gives text, code gives numbers. */

@@ -4,7 +4,7 @@ import type { Core } from "../core.ts";
 import { invalidInput, VisibleError, WIRE } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import type { EventFormat } from "../event/schema.ts";
-import { Task } from "../task/index.ts";
+import { fromId } from "../task/info.ts";
 import { rewind } from "../util/ulid.ts";
 import { Connections, type Subscriber } from "./connections.ts";
 import { deliver } from "./deliver.ts";
@@ -83,7 +83,7 @@ export namespace Realtime {
     after?: string,
     format: EventFormat = "conveyor",
   ) {
-    const task = await Task.fromId(core, taskId);
+    const task = await fromId(core, taskId);
     const to = { connectionId, format, taskId: task.taskId };
     let newest: string | undefined;
     if (format === "ag-ui") {

@@ -1,10 +1,10 @@
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import { ApprovalSettings } from "../approval/rules.ts";
 import type { Core } from "../core.ts";
 import { notFound } from "../error.ts";
 import { logger } from "../log.ts";
-import { store } from "../store.ts";
 import { ULID_PATTERN } from "../util/ulid.ts";
 import { TaskStatus } from "./status.ts";
 
@@ -52,10 +52,23 @@ export function serialize(item: unknown): Info {
   return v.parse(Info, item);
 }
 
+/**
+ * A task item's key, as the `task` entity (task.entity.ts) writes it: ElectroDB lower-cases
+ * its key templates. Reads by id are plain GetItems, so a handler that only reads tasks (the
+ * WebSocket `$default`) loads no ElectroDB; test/items.test.ts holds the two to the same key.
+ */
+export const taskKey = (taskId: string) => ({
+  pk: `$conveyor#taskid_${taskId}`.toLowerCase(),
+  sk: "$task_1",
+});
+
 /** A task by id, read consistently, without an ownership check (system use). */
 export async function get(core: Core, taskId: string): Promise<Info | undefined> {
-  const result = await store(core).task.get({ taskId }).go({ consistent: true });
-  return result.data ? serialize(result.data) : undefined;
+  const { Item } = await core.db.send(
+    new GetCommand({ TableName: core.config.tables.tasks, Key: taskKey(taskId), ConsistentRead: true }),
+  );
+  // The schema keeps the task's attributes and drops the keys and ElectroDB's markers.
+  return Item ? serialize(Item) : undefined;
 }
 
 /** A task the acting user may see; someone else's task is NOT_FOUND. */
@@ -69,12 +82,6 @@ function visible(task: Info) {
   const actor = Actor.use();
   if (actor.type === "system") return true;
   return actor.tenantId === task.tenantId && actor.userId === task.userId;
-}
-
-/** The entities a Task transaction writes. */
-export function entitiesOf(core: Core) {
-  const { task, quota, idempotency, event } = store(core);
-  return { task, quota, idempotency, event };
 }
 
 /** SendMessage; if it still fails the task stays SUBMITTED and the reconciler re-enqueues it. */

@@ -5,8 +5,8 @@ import { type AfterCommit, commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, notFound } from "../error.ts";
 import { type EventData, TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
-import { store } from "../store.ts";
-import { enqueue, entitiesOf, fromId, get, type Info } from "./info.ts";
+import { entitiesOf, store } from "../store.ts";
+import { enqueue, fromId, get, type Info } from "./info.ts";
 import { holdsSlot, isTerminalStatus as isTerminal, type TaskStatus } from "./status.ts";
 
 /** Allowed transitions and the reasons each may carry (DESIGN §12.3). */

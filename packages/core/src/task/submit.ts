@@ -9,9 +9,9 @@ import { commit, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, VisibleError } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import { sessionIdFor } from "../runtime/port.ts";
-import { store } from "../store.ts";
+import { entitiesOf, store } from "../store.ts";
 import { newId } from "../util/ulid.ts";
-import { enqueue, entitiesOf, get, type Info } from "./info.ts";
+import { enqueue, get, type Info } from "./info.ts";
 import { promoteNext } from "./lifecycle.ts";
 import type { TaskStatus } from "./status.ts";
 
