@@ -67,7 +67,7 @@ export function store(core: Pick<Core, "db" | "config">): Store {
 }
 
 /** The entities a Task transaction writes. */
-export function entitiesOf(core: Pick<Core, "db" | "config">) {
+export function entitiesOf(core: Core) {
   const { task, quota, idempotency, event } = store(core);
   return { task, quota, idempotency, event };
 }

@@ -10,6 +10,7 @@ import { Entity } from "electrodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordingQueue, testCore } from "../../local/test/harness.ts";
 import { taskKey } from "../src/task/info.ts";
+import * as webhookItems from "../src/webhook/info.ts";
 
 /**
  * Tokens, connections and subscriptions are read and written with plain commands (so the
@@ -206,5 +207,48 @@ describe("items ElectroDB wrote and plain commands write", () => {
       await TaskEvent.list(core, taskId, { after: all[1]!.eventId, limit: 3, consistent: true }),
     ).toEqual(all.slice(2, 5));
     expect(await TaskEvent.list(core, taskId, { after: all[5]!.eventId })).toEqual([]);
+  });
+
+  it("webhooks: the delivery path reads a subscription and records attempts as the entities do", async () => {
+    const { webhook: entity, webhookAttempt: attempts } = store(core);
+    const webhook = {
+      webhookId: `01HOOK${Date.now()}`,
+      tenantId: "t",
+      userId: "hooks",
+      url: "https://example.com/hook",
+      events: ["*"],
+      secret: "whsec_test",
+      createdAt: now,
+    };
+    await entity.create(webhook).go();
+    expect(webhookItems.webhookKey("t", "hooks", webhook.webhookId)).toEqual(
+      entity.get({ tenantId: "t", userId: "hooks", webhookId: webhook.webhookId }).params<{ Key: unknown }>()
+        .Key,
+    );
+    expect(await webhookItems.get(core, "t", "hooks", webhook.webhookId)).toEqual(webhook);
+    expect(await webhookItems.get(core, "t", "other", webhook.webhookId)).toBeUndefined();
+
+    const attempt = {
+      webhookId: webhook.webhookId,
+      attemptId: `01ATTEMPT${Date.now()}`,
+      deliveryId: "dlv_x",
+      taskId: "01TASK",
+      eventId: "01EVENT",
+      eventType: "task.status",
+      attempt: 2,
+      outcome: "retrying" as const,
+      statusCode: 500,
+      durationMs: 12,
+      at: now,
+      expiresAt: 1_900_000_000,
+    };
+    await webhookItems.recordAttempt(core, attempt);
+    const { Item } = attempts.put(attempt).params<{ Item: Record<string, unknown> }>();
+    const { Key } = attempts
+      .get({ webhookId: attempt.webhookId, attemptId: attempt.attemptId })
+      .params<{ Key: Record<string, unknown> }>();
+    expect(await raw(core.config.tables.tasks, Key)).toEqual(Item);
+    const listed = await attempts.query.primary({ webhookId: webhook.webhookId }).go();
+    expect(listed.data).toEqual([attempt]);
   });
 });

@@ -15,7 +15,8 @@ import { handlers, type LinkName } from "../src/handlers.ts";
  * everywhere; ElectroDB (~170 KB: its entity and transaction code, without its index,
  * jsonschema or the lib-dynamodb it requires; infra/esbuild-plugins.mjs) only where a handler
  * queries an entity: the socket bookkeeping, subscribing (a task read by id, its events by
- * page) and the realtime fan-out use plain commands (~260 KB), the rest query (460-495 KB). The Api loads each route's domain
+ * page), the realtime fan-out and webhook deliveries use plain commands (~260 KB), the rest
+ * query (460-495 KB). The Api loads each route's domain
  * beyond tasks (approvals, nudges, webhooks, GitHub commands, AG-UI, the OpenAPI generator)
  * on that route's first call.
  */
@@ -28,12 +29,12 @@ const HANDLER_BUDGET_BYTES: Record<keyof typeof handlers, number> = {
   WsDefault: 280 * 1024,
   EventsFanout: 272 * 1024,
   EventsGithub: 492 * 1024,
-  WebhookDeliver: 476 * 1024,
+  WebhookDeliver: 276 * 1024,
   NudgesPush: 472 * 1024,
   Reconcile: 488 * 1024,
 };
 /** Handlers that query no ElectroDB entity, so load no ElectroDB at init. */
-const WITHOUT_ELECTRODB = ["WsConnect", "WsDisconnect", "WsDefault", "EventsFanout"];
+const WITHOUT_ELECTRODB = ["WsConnect", "WsDisconnect", "WsDefault", "EventsFanout", "WebhookDeliver"];
 /**
  * The agent is no Lambda (no cold start to pay per request): it ships in a container beside the
  * ~400 MB Claude Code binary, and carries the Claude Agent SDK (about 1.4 MB) for the claude brain.

@@ -1,4 +1,9 @@
+import type { Core } from "../core.ts";
+import type { TaskEvent } from "../event/index.ts";
+import { Task } from "../task/index.ts";
 import { WebhookDelivery } from "../webhook/deliver.ts";
+import { Webhook } from "../webhook/index.ts";
+import type { WebhookMessage } from "../webhook/queue.ts";
 import { DeliveryError, type FanoutRoute } from "./index.ts";
 
 /**
@@ -9,9 +14,32 @@ export const webhookRoute: FanoutRoute = {
   name: "webhook",
   async deliver(core, taskId, events) {
     try {
-      await WebhookDelivery.enqueue(core, taskId, events);
+      await enqueue(core, taskId, events);
     } catch (error) {
       throw new DeliveryError(0, error);
     }
   },
 };
+
+/** One WebhookQueue message per event and subscription of the task's owner that wants it; how many. */
+export async function enqueue(core: Core, taskId: string, events: TaskEvent.Info[]): Promise<number> {
+  const task = await Task.get(core, taskId);
+  if (!task) return 0;
+  const webhooks = await Webhook.ofUser(core, task.tenantId, task.userId);
+  if (webhooks.length === 0) return 0;
+  const messages: WebhookMessage.Info[] = [];
+  for (const event of events) {
+    for (const webhook of webhooks) {
+      if (!webhook.events.includes("*") && !webhook.events.includes(event.type)) continue;
+      messages.push({
+        deliveryId: WebhookDelivery.deliveryId(webhook.webhookId, event.eventId),
+        webhookId: webhook.webhookId,
+        tenantId: webhook.tenantId,
+        userId: webhook.userId,
+        event,
+      });
+    }
+  }
+  if (messages.length > 0) await core.webhookQueue.send(messages);
+  return messages.length;
+}

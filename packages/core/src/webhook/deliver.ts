@@ -1,11 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Core } from "../core.ts";
-import type { TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
-import { store } from "../store.ts";
-import { Task } from "../task/index.ts";
 import { newId } from "../util/ulid.ts";
-import { Webhook } from "./index.ts";
+import { get, recordAttempt } from "./info.ts";
 import { post } from "./post.ts";
 import type { WebhookMessage } from "./queue.ts";
 import { Signature } from "./sign.ts";
@@ -15,8 +12,8 @@ const MAX_BACKOFF_SECONDS = 12 * 3600;
 
 /**
  * Getting events to webhook receivers: the Events stream's committed events become one
- * WebhookQueue message per matching subscription (`enqueue`), and each message is POSTed,
- * signed, by the queue's consumer (`deliver`), retried with a doubling backoff until
+ * WebhookQueue message per matching subscription (fanout/webhook.ts), and each message is
+ * POSTed, signed, by the queue's consumer (`deliver`), retried with a doubling backoff until
  * `webhookMaxAttempts`, after which SQS moves it to WebhookDlq.
  */
 export namespace WebhookDelivery {
@@ -26,29 +23,6 @@ export namespace WebhookDelivery {
    */
   export function deliveryId(webhookId: string, eventId: string): string {
     return `dlv_${createHash("sha256").update(`${webhookId}:${eventId}`).digest("base64url").slice(0, 26)}`;
-  }
-
-  /** Queues a task's new events for its owner's subscriptions that want them; returns how many. */
-  export async function enqueue(core: Core, taskId: string, events: TaskEvent.Info[]): Promise<number> {
-    const task = await Task.get(core, taskId);
-    if (!task) return 0;
-    const webhooks = await Webhook.ofUser(core, task.tenantId, task.userId);
-    if (webhooks.length === 0) return 0;
-    const messages: WebhookMessage.Info[] = [];
-    for (const event of events) {
-      for (const webhook of webhooks) {
-        if (!webhook.events.includes("*") && !webhook.events.includes(event.type)) continue;
-        messages.push({
-          deliveryId: deliveryId(webhook.webhookId, event.eventId),
-          webhookId: webhook.webhookId,
-          tenantId: webhook.tenantId,
-          userId: webhook.userId,
-          event,
-        });
-      }
-    }
-    if (messages.length > 0) await core.webhookQueue.send(messages);
-    return messages.length;
   }
 
   export type Outcome =
@@ -65,7 +39,7 @@ export namespace WebhookDelivery {
    * cannot help.
    */
   export async function deliver(core: Core, message: WebhookMessage.Info, attempt: number): Promise<Outcome> {
-    const webhook = await Webhook.get(core, message.tenantId, message.userId, message.webhookId);
+    const webhook = await get(core, message.tenantId, message.userId, message.webhookId);
     if (!webhook) return { result: "dropped", detail: "webhook deleted" };
     const body = JSON.stringify({
       deliveryId: message.deliveryId,
@@ -123,29 +97,27 @@ export namespace WebhookDelivery {
     outcome: Outcome,
   ) {
     const now = core.now();
-    await store(core)
-      .webhookAttempt.create({
-        webhookId: message.webhookId,
-        attemptId: newId(now),
-        deliveryId: message.deliveryId,
-        taskId: message.event.taskId,
-        eventId: message.event.eventId,
-        eventType: message.event.type,
-        attempt,
-        outcome:
-          outcome.result === "delivered"
-            ? "delivered"
-            : outcome.result === "dead_lettered"
-              ? "dead_lettered"
-              : outcome.result === "dropped"
-                ? "refused"
-                : "retrying",
-        statusCode: result.statusCode,
-        durationMs: result.durationMs,
-        error: result.error?.slice(0, 500),
-        at: now,
-        expiresAt: Math.floor(now / 1000) + ATTEMPT_TTL_SECONDS,
-      })
-      .go({ response: "none" });
+    await recordAttempt(core, {
+      webhookId: message.webhookId,
+      attemptId: newId(now),
+      deliveryId: message.deliveryId,
+      taskId: message.event.taskId,
+      eventId: message.event.eventId,
+      eventType: message.event.type,
+      attempt,
+      outcome:
+        outcome.result === "delivered"
+          ? "delivered"
+          : outcome.result === "dead_lettered"
+            ? "dead_lettered"
+            : outcome.result === "dropped"
+              ? "refused"
+              : "retrying",
+      statusCode: result.statusCode,
+      durationMs: result.durationMs,
+      error: result.error?.slice(0, 500),
+      at: now,
+      expiresAt: Math.floor(now / 1000) + ATTEMPT_TTL_SECONDS,
+    });
   }
 }

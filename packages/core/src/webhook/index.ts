@@ -4,6 +4,7 @@ import type { Core } from "../core.ts";
 import { notFound, VisibleError } from "../error.ts";
 import { store } from "../store.ts";
 import { newId } from "../util/ulid.ts";
+import * as info from "./info.ts";
 import * as input from "./input.ts";
 import { Signature } from "./sign.ts";
 import { checkTarget } from "./target.ts";
@@ -20,32 +21,10 @@ export namespace Webhook {
   export type CreateInput = input.CreateInput;
   export const DeliveriesInput = input.DeliveriesInput;
 
-  export const Info = v.object({
-    webhookId: v.string(),
-    tenantId: v.string(),
-    userId: v.string(),
-    url: v.string(),
-    events: v.array(v.string()),
-    secret: v.string(),
-    createdAt: v.number(),
-  });
-  export type Info = v.InferOutput<typeof Info>;
-
-  export const Attempt = v.object({
-    webhookId: v.string(),
-    attemptId: v.string(),
-    deliveryId: v.string(),
-    taskId: v.string(),
-    eventId: v.string(),
-    eventType: v.string(),
-    attempt: v.number(),
-    outcome: v.picklist(["delivered", "retrying", "dead_lettered", "refused"]),
-    statusCode: v.optional(v.number()),
-    durationMs: v.number(),
-    error: v.optional(v.string()),
-    at: v.number(),
-  });
-  export type Attempt = v.InferOutput<typeof Attempt>;
+  export const Info = info.Info;
+  export type Info = info.Info;
+  export const Attempt = info.Attempt;
+  export type Attempt = info.Attempt;
 
   /** A subscription on the wire: never its secret. */
   export function present(webhook: Info) {
@@ -117,10 +96,7 @@ export namespace Webhook {
     return found;
   }
 
-  export async function get(core: Core, tenantId: string, userId: string, webhookId: string) {
-    const result = await store(core).webhook.get({ tenantId, userId, webhookId }).go();
-    return result.data ? serialize(result.data) : undefined;
-  }
+  export const get = info.get;
 
   /** Unsubscribes: deliveries already queued for it are dropped when they come up. */
   export async function remove(core: Core, webhookId: string): Promise<void> {
@@ -136,7 +112,5 @@ export namespace Webhook {
     return result.data.map((item) => v.parse(Attempt, item));
   }
 
-  export function serialize(item: unknown): Info {
-    return v.parse(Info, item);
-  }
+  export const serialize = info.serialize;
 }
