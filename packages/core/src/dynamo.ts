@@ -1,5 +1,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from "@aws-sdk/lib-dynamodb";
 import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
 
@@ -73,6 +77,26 @@ export async function commit(
     if (!error.retryable || attempt >= 4) throw error;
     await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
   }
+}
+
+/**
+ * A transaction of plain items, in the shape `commit` takes (ElectroDB's): a cancellation
+ * answers `{ canceled: true }` with each item's reason code instead of throwing.
+ */
+export function transaction(db: DynamoDBDocumentClient, items: TransactWriteCommandInput["TransactItems"]) {
+  return {
+    async go(): Promise<{ canceled: boolean; data: { code: string }[] }> {
+      try {
+        await db.send(new TransactWriteCommand({ TransactItems: items }));
+        return { canceled: false, data: [] };
+      } catch (error) {
+        const reasons = (error as { name?: string; CancellationReasons?: { Code?: string }[] })
+          .CancellationReasons;
+        if ((error as { name?: string }).name !== "TransactionCanceledException" || !reasons) throw error;
+        return { canceled: true, data: reasons.map((r) => ({ code: r.Code ?? "None" })) };
+      }
+    },
+  };
 }
 
 /** A single-item write whose condition did not hold (ElectroDB wraps the SDK's error in `cause`). */

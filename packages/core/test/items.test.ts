@@ -9,6 +9,7 @@ import { Task } from "@conveyor/core/task";
 import { Entity } from "electrodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordingQueue, testCore } from "../../local/test/harness.ts";
+import * as nudgeItems from "../src/nudge/info.ts";
 import { taskKey } from "../src/task/info.ts";
 import * as webhookItems from "../src/webhook/info.ts";
 
@@ -250,5 +251,31 @@ describe("items ElectroDB wrote and plain commands write", () => {
     expect(await raw(core.config.tables.tasks, Key)).toEqual(Item);
     const listed = await attempts.query.primary({ webhookId: webhook.webhookId }).go();
     expect(listed.data).toEqual([attempt]);
+  });
+
+  it("a nudge: receiving it writes what the entity's patch writes, with its event, once", async () => {
+    const { nudge: entity, event: events } = store(core);
+    const nudge = {
+      taskId: `01NUDGED${Date.now()}`,
+      nudgeId: `01NUDGE${Date.now()}`,
+      tenantId: "t",
+      userId: "nudger",
+      message: "use the other branch",
+      mode: "queue" as const,
+      status: "pending" as const,
+      createdAt: now,
+      expiresAt: 1_900_000_000,
+    };
+    await entity.create(nudge).go();
+    expect(await nudgeItems.receive(core, nudgeItems.serialize(nudge))).toBe("stored");
+    const { Item } = entity.put({ ...nudge, receivedAt: now }).params<{ Item: Record<string, unknown> }>();
+    expect(await raw(core.config.tables.nudges, { pk: nudge.taskId, sk: nudge.nudgeId })).toEqual(Item);
+
+    // The stream delivers the insert again: nothing more is written.
+    expect(await nudgeItems.receive(core, nudgeItems.serialize(nudge))).toBe("duplicate");
+    const recorded = (await events.query.primary({ taskId: nudge.taskId }).go()).data;
+    expect(recorded.map((e) => [e.type, e.data])).toEqual([
+      ["nudge.received", { nudgeId: nudge.nudgeId, message: nudge.message, mode: "queue" }],
+    ]);
   });
 });

@@ -15,8 +15,8 @@ import { handlers, type LinkName } from "../src/handlers.ts";
  * everywhere; ElectroDB (~170 KB: its entity and transaction code, without its index,
  * jsonschema or the lib-dynamodb it requires; infra/esbuild-plugins.mjs) only where a handler
  * queries an entity: the socket bookkeeping, subscribing (a task read by id, its events by
- * page), the realtime fan-out and webhook deliveries use plain commands (~260 KB), the rest
- * query (460-495 KB). The Api loads each route's domain
+ * page), the realtime fan-out, webhook deliveries and receiving nudges use plain commands
+ * (~260 KB); the rest query (450-495 KB). The Api loads each route's domain
  * beyond tasks (approvals, nudges, webhooks, GitHub commands, AG-UI, the OpenAPI generator)
  * on that route's first call.
  */
@@ -30,11 +30,18 @@ const HANDLER_BUDGET_BYTES: Record<keyof typeof handlers, number> = {
   EventsFanout: 272 * 1024,
   EventsGithub: 492 * 1024,
   WebhookDeliver: 276 * 1024,
-  NudgesPush: 472 * 1024,
+  NudgesPush: 276 * 1024,
   Reconcile: 488 * 1024,
 };
-/** Handlers that query no ElectroDB entity, so load no ElectroDB at init. */
-const WITHOUT_ELECTRODB = ["WsConnect", "WsDisconnect", "WsDefault", "EventsFanout", "WebhookDeliver"];
+/** Handlers whose reads and writes are all plain commands, so load no ElectroDB at init. */
+const WITHOUT_ELECTRODB = [
+  "WsConnect",
+  "WsDisconnect",
+  "WsDefault",
+  "EventsFanout",
+  "WebhookDeliver",
+  "NudgesPush",
+];
 /**
  * The agent is no Lambda (no cold start to pay per request): it ships in a container beside the
  * ~400 MB Claude Code binary, and carries the Claude Agent SDK (about 1.4 MB) for the claude brain.

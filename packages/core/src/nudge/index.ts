@@ -5,10 +5,10 @@ import type { Core } from "../core.ts";
 import { commit, pages, TransactionCanceled } from "../dynamo.ts";
 import { ConflictError, VisibleError } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
-import { logger } from "../log.ts";
 import { store } from "../store.ts";
 import { Task } from "../task/index.ts";
 import { floorId, newId } from "../util/ulid.ts";
+import * as info from "./info.ts";
 import * as input from "./input.ts";
 
 /**
@@ -26,18 +26,8 @@ export namespace Nudge {
 
   export const CreateInput = input.CreateInput;
 
-  export const Info = v.object({
-    taskId: v.string(),
-    nudgeId: v.string(),
-    message: v.string(),
-    // Nudges stored before modes existed were all queued.
-    mode: v.optional(Mode, "queue"),
-    status: v.picklist(["pending", "consumed", "expired"]),
-    createdAt: v.number(),
-    consumedAt: v.optional(v.number()),
-    receivedAt: v.optional(v.number()),
-  });
-  export type Info = v.InferOutput<typeof Info>;
+  export const Info = info.Info;
+  export type Info = info.Info;
 
   export function present(nudge: Info) {
     return {
@@ -118,53 +108,7 @@ export namespace Nudge {
     return result.data.map(serialize).sort((a, b) => (a.nudgeId < b.nudgeId ? -1 : 1));
   }
 
-  /**
-   * The Nudges stream saw a new nudge: record `nudge.received` exactly once, and push it
-   * to the session if the agent is running (an invoke on any other session would boot a
-   * fresh instance). A lost push is fine: the agent also checks its inbox every turn.
-   */
-  export async function receive(core: Core, nudge: Info) {
-    try {
-      await commit(
-        createWriteTransaction(entities(core), ({ nudge: n, event: e }) => [
-          n
-            .patch({ taskId: nudge.taskId, nudgeId: nudge.nudgeId })
-            .set({ receivedAt: core.now() })
-            .where((a, op) => op.notExists(a.receivedAt))
-            .commit(),
-          e
-            .put(
-              TaskEvent.build(core, nudge.taskId, "nudge.received", {
-                nudgeId: nudge.nudgeId,
-                message: nudge.message,
-                mode: nudge.mode,
-              }),
-            )
-            .commit(),
-        ]),
-      );
-    } catch (error) {
-      if (error instanceof TransactionCanceled && error.failed(0)) return "duplicate";
-      throw error;
-    }
-    const task = await Task.get(core, nudge.taskId);
-    if (task?.status !== "RUNNING") return "stored";
-    try {
-      await core.runtime.invoke(task.runtimeSessionId, {
-        kind: "nudge",
-        taskId: task.taskId,
-        nudgeId: nudge.nudgeId,
-        mode: nudge.mode,
-      });
-      return "pushed";
-    } catch (error) {
-      logger.warn("nudge push failed; the agent's inbox still has it", {
-        taskId: task.taskId,
-        error: String(error),
-      });
-      return "stored";
-    }
-  }
+  export const receive = info.receive;
 
   /**
    * The agent's inbox: takes each pending nudge exactly once (pending -> consumed, with
@@ -240,7 +184,5 @@ export namespace Nudge {
     for await (const page of pages((cursor) => query.go({ cursor, limit: 100 }))) yield page.map(serialize);
   }
 
-  export function serialize(item: unknown): Info {
-    return v.parse(Info, item);
-  }
+  export const serialize = info.serialize;
 }

@@ -1,7 +1,7 @@
 import { processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Actor } from "@conveyor/core/actor";
 import { logger } from "@conveyor/core/log";
-import { Nudge } from "@conveyor/core/nudge";
+import * as Nudge from "@conveyor/core/nudge/info";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { useCore } from "../config.ts";
 import { InOrderStreamProcessor, inserted } from "./records.ts";
