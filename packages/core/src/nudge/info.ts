@@ -31,8 +31,9 @@ export function serialize(item: unknown): Info {
 
 /**
  * A new nudge, from the Nudges stream: recorded once with `nudge.received` (a redelivered
- * insert is a "duplicate"), then pushed to its agent if the task is running. A failed push
- * leaves the nudge in the agent's inbox, read at its next turn boundary.
+ * insert is a "duplicate"), then pushed to its agent if the task is running (an invoke on
+ * any other session would boot a fresh instance). A lost push is fine: the agent also checks
+ * its inbox every turn.
  */
 export async function receive(core: Core, nudge: Info): Promise<"duplicate" | "stored" | "pushed"> {
   const received = TaskEvent.build(core, nudge.taskId, "nudge.received", {
