@@ -136,7 +136,7 @@ describe("watchTask", () => {
     expect(ids).toEqual([at(1), at(2), at(3), at(4), at(5)]);
   });
 
-  it("keeps what a replay delivered before the socket died", async () => {
+  it("replays a subscribe the socket died during again, in full", async () => {
     for (let i = 1; i <= 3; i++) gateway.commit(turn(at(i)));
     gateway.commit(status(at(4), "RUNNING", "COMPLETED"));
     gateway.onMessage = (_message, socket) => {
@@ -149,7 +149,26 @@ describe("watchTask", () => {
     const ids = await rest(watch().events());
 
     expect(ids).toEqual([at(1), at(2), at(3), at(4)]);
-    expect(gateway.subscribes).toHaveLength(2);
+    expect(gateway.subscribes.map(({ after }) => after)).toEqual([undefined, undefined]);
+  });
+
+  it("loses no older event when a live one arrives before the replay and the socket dies then", async () => {
+    for (let i = 1; i <= 3; i++) gateway.commit(turn(at(i)));
+    gateway.commit(status(at(100), "RUNNING", "COMPLETED"));
+    gateway.onMessage = (_message, socket) => {
+      if (gateway.connections > 1) return false;
+      // The fan-out got the newest event out before the replay read the older ones.
+      socket.send(
+        JSON.stringify({ type: "event", taskId: TASK, event: status(at(100), "RUNNING", "COMPLETED") }),
+      );
+      socket.terminate();
+      return true;
+    };
+
+    const ids = await rest(watch().events());
+
+    expect(ids).toEqual([at(1), at(2), at(3), at(100)]);
+    expect(gateway.subscribes.map(({ after }) => after)).toEqual([undefined, undefined]);
   });
 
   it("reads frames sent as binary too", async () => {

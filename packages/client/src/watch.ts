@@ -356,7 +356,12 @@ class Watcher implements TaskWatcher {
     this.retryTimer = setTimeout(() => this.connect(), delayMs);
   }
 
-  /** Lets go of the current socket; what it replayed before failing is still real and gets yielded. */
+  /**
+   * Lets go of the current socket. What arrived before its `subscribed` is dropped, not
+   * yielded: live frames interleave with the replay, so it may hold a newer event without the
+   * older ones still to be replayed, and yielding it would move the cursor past them for good
+   * (the resubscribe replays only from the cursor). The resubscribe sends it all again.
+   */
   private detach() {
     clearInterval(this.pingTimer);
     this.pingTimer = undefined;
@@ -365,10 +370,7 @@ class Watcher implements TaskWatcher {
     const socket = this.socket;
     this.socket = undefined;
     this.subscribed = false;
-    if (this.replay.length > 0) {
-      this.ready.push(...this.replay.splice(0));
-      this.notify();
-    }
+    this.replay = [];
     if (!socket) return;
     socket.onopen = null;
     socket.onmessage = null;
