@@ -198,9 +198,9 @@ export namespace Task {
     core: Core,
     taskId: string,
   ): Promise<{ task: Info; commentState: unknown } | undefined> {
-    const item = await store(core).task.get({ taskId }).go({ consistent: true });
-    if (!item.data) return undefined;
-    return { task: serialize(item.data), commentState: (item.data as { github?: unknown }).github };
+    const stored = await info.item(core, taskId);
+    if (!stored) return undefined;
+    return { task: serialize(stored), commentState: stored.github };
   }
 
   /**
@@ -213,24 +213,18 @@ export namespace Task {
     seq: number,
     next: Record<string, unknown>,
   ): Promise<boolean> {
-    // A compare-and-set on a nested attribute, which ElectroDB's builder cannot name: the
-    // key and table still come from the entity, so no key string is built by hand.
-    const { Key, TableName } = store(core).task.get({ taskId }).params() as {
-      Key: Record<string, unknown>;
-      TableName: string;
-    };
-    const pk = Object.keys(Key)[0]!;
+    // A compare-and-set on a nested attribute, which ElectroDB's builder cannot name.
     try {
       await core.db.send(
         new UpdateCommand({
-          TableName,
-          Key,
+          TableName: core.config.tables.tasks,
+          Key: info.taskKey(taskId),
           UpdateExpression: "SET #github = :next",
           ConditionExpression:
             seq === 0
               ? "attribute_exists(#pk) AND (attribute_not_exists(#github) OR attribute_not_exists(#github.#seq) OR #github.#seq = :seq)"
               : "attribute_exists(#pk) AND #github.#seq = :seq",
-          ExpressionAttributeNames: { "#github": "github", "#seq": "seq", "#pk": pk },
+          ExpressionAttributeNames: { "#github": "github", "#seq": "seq", "#pk": "pk" },
           ExpressionAttributeValues: { ":next": next, ":seq": seq },
         }),
       );

@@ -62,13 +62,19 @@ export const taskKey = (taskId: string) => ({
   sk: "$task_1",
 });
 
-/** A task by id, read consistently, without an ownership check (system use). */
-export async function get(core: Core, taskId: string): Promise<Info | undefined> {
+/** A task's item as stored (keys and all), read consistently; undefined if there is none. */
+export async function item(core: Core, taskId: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await core.db.send(
     new GetCommand({ TableName: core.config.tables.tasks, Key: taskKey(taskId), ConsistentRead: true }),
   );
+  return Item;
+}
+
+/** A task by id, read consistently, without an ownership check (system use). */
+export async function get(core: Core, taskId: string): Promise<Info | undefined> {
+  const stored = await item(core, taskId);
   // The schema keeps the task's attributes and drops the keys and ElectroDB's markers.
-  return Item ? serialize(Item) : undefined;
+  return stored ? serialize(stored) : undefined;
 }
 
 /** A task the acting user may see; someone else's task is NOT_FOUND. */
