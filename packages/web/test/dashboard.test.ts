@@ -181,14 +181,39 @@ describe.skipIf(!CHROMIUM)("the dashboard, in Chromium, against the local stack"
     await expect.poll(() => link.getAttribute("data-link"), { timeout: 30_000 }).toBe("resumed");
     await expect(link.textContent()).resolves.toContain("resumed");
 
-    // Nudge from the page; the agent takes it at its next turn.
+    // Nudge from the page; the agent acknowledges it and takes it at its next turn. Only that
+    // turn says so, and the list renders just the rows near its end as it follows new ones, so
+    // the page notes every row it renders rather than the test hoping to catch one on screen.
+    await page.evaluate(() => {
+      const seen = new Map<string, string>();
+      (window as unknown as { rowsSeen: Map<string, string> }).rowsSeen = seen;
+      const note = () => {
+        for (const row of document.querySelectorAll(".viewport [data-event-id]")) {
+          seen.set(
+            row.getAttribute("data-event-id") ?? "",
+            `${row.getAttribute("data-type")} ${row.textContent}`,
+          );
+        }
+      };
+      new MutationObserver(note).observe(document.body, {
+        childList: true,
+        subtree: true,
+        characterData: true,
+      });
+    });
+    const seen = (pattern: string) =>
+      page.evaluate(
+        (p) =>
+          [...(window as unknown as { rowsSeen: Map<string, string> }).rowsSeen.values()].filter((row) =>
+            row.includes(p),
+          ).length,
+        pattern,
+      );
     await page.getByLabel("Nudge the agent").fill("also update the README");
     await page.keyboard.press("Enter");
     await expect.poll(() => page.getByText("Nudge sent").count()).toBe(1);
-    await page.locator('[data-type="nudge.acknowledged"]').waitFor({ timeout: 30_000 });
-    await expect
-      .poll(() => page.locator('[data-type="agent.turn"]').last().textContent(), { timeout: 30_000 })
-      .toContain('acting on nudge: "also update the README"');
+    await expect.poll(() => seen("nudge.acknowledged "), { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => seen('acting on nudge: "also update the README"'), { timeout: 30_000 }).toBe(1);
 
     if (SCREENSHOTS) {
       await page.locator('[data-type="agent.tool_call"]').last().click();
