@@ -79,6 +79,25 @@ export async function commit(
   }
 }
 
+export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+/** What an ElectroDB entity's `.params<T>()` gives for a transaction's put or update. */
+export type TransactPut = NonNullable<TransactItem["Put"]>;
+export type TransactUpdate = NonNullable<TransactItem["Update"]>;
+
+/**
+ * The names and values a plain command's expressions use: `#name` stands for the attribute
+ * `name`, and of `values` only those the expressions mention are sent (DynamoDB refuses
+ * unused ones).
+ */
+export function expressionAttributes(expressions: string[], values: Record<string, unknown>) {
+  const text = expressions.join(" ");
+  const used = new Set(text.match(/:\w+/g));
+  return {
+    ExpressionAttributeNames: Object.fromEntries((text.match(/#\w+/g) ?? []).map((n) => [n, n.slice(1)])),
+    ExpressionAttributeValues: Object.fromEntries(Object.entries(values).filter(([k]) => used.has(k))),
+  };
+}
+
 /**
  * A transaction of plain items, in the shape `commit` takes (ElectroDB's): a cancellation
  * answers `{ canceled: true }` with each item's reason code instead of throwing.

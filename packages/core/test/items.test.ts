@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { recordingQueue, testCore } from "../../local/test/harness.ts";
 import * as nudgeItems from "../src/nudge/info.ts";
 import { taskKey } from "../src/task/info.ts";
+import { quotaKey } from "../src/task/slots.ts";
 import * as webhookItems from "../src/webhook/info.ts";
 
 /**
@@ -181,6 +182,65 @@ describe("items ElectroDB wrote and plain commands write", () => {
     expect(read).toEqual(task);
     expect(read).toEqual(Task.serialize((await entity.get({ taskId: task.taskId }).go()).data));
     expect(await Task.get(core, "01KNOWNNOTHING0000000000000")).toBeUndefined();
+  });
+
+  it("a transition: the task, the user's slots and a promotion are what the entities write", async () => {
+    // One slot per user, so failing the first task promotes the queued second in its follow-up.
+    const one = await testCore({ queue: recordingQueue(), now: () => now, limits: { activePerUser: 1 } });
+    const user = { type: "user", tenantId: "t", userId: `moves${Date.now()}` } as const;
+    const submit = (description: string) =>
+      Actor.provide(user, () => Task.submit(one, { repo: "acme/api", description, options: { turns: 3 } }));
+    const { task: first } = await submit("first");
+    const { task: second } = await submit("second");
+    expect([first.status, second.status]).toEqual(["SUBMITTED", "QUEUED"]);
+    // The reconciler's scan of every user's slots (the entity's byUser index) finds this one.
+    const scanned = async () => {
+      for await (const q of Task.quotas(one)) if (q.userId === user.userId) return q;
+    };
+    expect(await scanned()).toEqual({ tenantId: "t", userId: user.userId, active: 1, queued: 1 });
+    const { task: tasks, quota: quotas, event: events } = store(one);
+    const table = one.config.tables.tasks;
+    /** The task as stored is exactly the item the entity writes for what it now is. */
+    const asTheEntityWrites = async (taskId: string) => {
+      const task = (await tasks.get({ taskId }).go({ consistent: true })).data!;
+      expect(await raw(table, taskKey(taskId))).toEqual(tasks.put(task).params<{ Item: unknown }>().Item);
+      return task;
+    };
+
+    await Task.transition(one, first.taskId, { to: "STARTING", reason: "claimed" });
+    expect(await asTheEntityWrites(first.taskId)).toMatchObject({ status: "STARTING", version: 2 });
+    const error = { code: "dispatch_failed", message: "no runtime" };
+    await Task.transition(one, first.taskId, { to: "FAILED", reason: "dispatch_failed", error });
+    expect(await asTheEntityWrites(first.taskId)).toMatchObject({ status: "FAILED", finishedAt: now, error });
+    expect(await asTheEntityWrites(second.taskId)).toMatchObject({ status: "SUBMITTED" });
+    expect(await raw(table, quotaKey("t", user.userId))).toEqual(
+      quotas.put({ tenantId: "t", userId: user.userId, active: 1, queued: 0 }).params<{ Item: unknown }>()
+        .Item,
+    );
+
+    // The entity's status queries find each task under its new status, and the events are its items.
+    const under = async (status: "FAILED" | "SUBMITTED" | "QUEUED") =>
+      (await tasks.query.byUserStatus({ tenantId: "t", userId: user.userId, status }).go()).data.map(
+        (t) => t.taskId,
+      );
+    expect([await under("FAILED"), await under("SUBMITTED"), await under("QUEUED")]).toEqual([
+      [first.taskId],
+      [second.taskId],
+      [],
+    ]);
+    const moves = (await events.query.primary({ taskId: first.taskId }).go()).data
+      .filter((e) => e.type === "task.status")
+      .map((e) => e.data);
+    expect(moves).toEqual([
+      { from: "SUBMITTED", to: "STARTING", reason: "claimed" },
+      { from: "STARTING", to: "FAILED", reason: "dispatch_failed" },
+    ]);
+
+    // A transition from a status the task has left is refused, and writes nothing.
+    await expect(
+      Task.transition(one, first.taskId, { to: "RUNNING", reason: "agent_started" }),
+    ).rejects.toThrow("cannot move to RUNNING");
+    expect(await asTheEntityWrites(first.taskId)).toMatchObject({ status: "FAILED", version: 3 });
   });
 
   it("events: an appended one is the entity's item exactly, and plain pages match the entity's query", async () => {

@@ -15,15 +15,15 @@ import { handlers, type LinkName } from "../src/handlers.ts";
  * everywhere; ElectroDB (~170 KB: its entity and transaction code, without its index,
  * jsonschema or the lib-dynamodb it requires; infra/esbuild-plugins.mjs) only where a handler
  * queries an entity: the socket bookkeeping, subscribing (a task read by id, its events by
- * page), the realtime fan-out, webhook deliveries and receiving nudges use plain commands
- * (~260 KB); the rest query (450-495 KB). The Api loads each route's domain
+ * page), the realtime fan-out, webhook deliveries, receiving nudges and dispatching (claiming,
+ * starting and failing a task) use plain commands (~260 KB); the rest query (465-495 KB). The Api loads each route's domain
  * beyond tasks (approvals, nudges, webhooks, GitHub commands, AG-UI, the OpenAPI generator)
  * on that route's first call.
  */
 const HANDLER_BUDGET_BYTES: Record<keyof typeof handlers, number> = {
   Api: 500 * 1024,
-  Dispatch: 468 * 1024,
-  DlqDrain: 468 * 1024,
+  Dispatch: 280 * 1024,
+  DlqDrain: 280 * 1024,
   WsConnect: 268 * 1024,
   WsDisconnect: 268 * 1024,
   WsDefault: 280 * 1024,
@@ -41,6 +41,8 @@ const WITHOUT_ELECTRODB = [
   "EventsFanout",
   "WebhookDeliver",
   "NudgesPush",
+  "Dispatch",
+  "DlqDrain",
 ];
 /**
  * The agent is no Lambda (no cold start to pay per request): it ships in a container beside the

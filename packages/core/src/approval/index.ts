@@ -1,8 +1,13 @@
-import { createWriteTransaction } from "electrodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import type { Core } from "../core.ts";
-import { commit, TransactionCanceled } from "../dynamo.ts";
+import {
+  commit,
+  TransactionCanceled,
+  type TransactPut,
+  type TransactUpdate,
+  transaction,
+} from "../dynamo.ts";
 import { ConflictError, notFound } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import { store } from "../store.ts";
@@ -88,10 +93,10 @@ export namespace Approval {
       });
       try {
         await commit(
-          createWriteTransaction(entities(core), ({ approval: a, task: t, event: e }) => [
-            a.create(approval).commit(),
-            e.put(asked).commit(),
-            ...moves({ task: t, event: e }), // index 2: the task, on (status, version) and no cancel
+          transaction(core.db, [
+            { Put: store(core).approval.create(approval).params<TransactPut>() },
+            TaskEvent.put(core, asked),
+            ...moves, // index 2: the task, on (status, version) and no cancel
           ]),
         );
         return approval;
@@ -129,9 +134,9 @@ export namespace Approval {
       }),
     ];
     await commit(
-      createWriteTransaction(entities(core), ({ approval: a, event: e }) => [
-        a.create(approval).commit(),
-        ...events.map((event) => e.put(event).commit()),
+      transaction(core.db, [
+        { Put: store(core).approval.create(approval).params<TransactPut>() },
+        ...events.map((event) => TaskEvent.put(core, event)),
       ]),
     );
     return approval;
@@ -230,21 +235,23 @@ export namespace Approval {
           : undefined;
       try {
         await commit(
-          createWriteTransaction(entities(core), ({ approval: a, task: t, event: e }) => [
-            a
-              .patch({ taskId: approval.taskId, approvalId: approval.approvalId })
-              .set({
-                status: decision.decision === "approve" ? "approved" : "denied",
-                decision: decision.decision,
-                by: decision.by,
-                decidedAt: now,
-                ...(decision.comment ? { comment: decision.comment } : {}),
-              })
-              .composite({ tenantId: approval.tenantId, userId: approval.userId })
-              .where((attr, op) => op.eq(attr.status, "pending"))
-              .commit(),
-            e.put(decided).commit(),
-            ...(moves ? moves({ task: t, event: e }) : []), // index 2: the task, on (status, version)
+          transaction(core.db, [
+            {
+              Update: store(core)
+                .approval.patch({ taskId: approval.taskId, approvalId: approval.approvalId })
+                .set({
+                  status: decision.decision === "approve" ? "approved" : "denied",
+                  decision: decision.decision,
+                  by: decision.by,
+                  decidedAt: now,
+                  ...(decision.comment ? { comment: decision.comment } : {}),
+                })
+                .composite({ tenantId: approval.tenantId, userId: approval.userId })
+                .where((attr, op) => op.eq(attr.status, "pending"))
+                .params<TransactUpdate>(),
+            },
+            TaskEvent.put(core, decided),
+            ...(moves ?? []), // index 2: the task, on (status, version)
           ]),
         );
       } catch (error) {
@@ -283,12 +290,6 @@ const requestedEvent = (core: Core, approval: Approval.Info) =>
     detail: approval.detail,
     expiresAt: new Date(approval.deadline).toISOString(),
   });
-
-const entities = (core: Core) => ({
-  approval: store(core).approval,
-  task: store(core).task,
-  event: store(core).event,
-});
 
 /** How an approval nobody answered in time is settled: denied, never approved. */
 function expiredDecision(status: string): Approval.Decision {

@@ -1,21 +1,24 @@
 import type { Core } from "../core.ts";
 import { ConflictError } from "../error.ts";
 import { RuntimeError } from "../runtime/port.ts";
-import { Task } from "../task/index.ts";
+import { get } from "../task/info.ts";
+import { transition } from "../task/transition.ts";
 
 /**
- * What the queue consumer does with one `{ taskId }` message (DESIGN §5.2).
+ * What the queue consumer does with one `{ taskId }` message (DESIGN §5.2). It reads and moves
+ * the task with plain commands (task/info.ts, task/transition.ts): no ElectroDB on the way to
+ * starting a task.
  * `ack`: delete the message; `retry`: report it as a batch item failure.
  */
 export namespace Dispatch {
   export type Outcome = { result: "ack" | "retry"; detail: string };
 
   export async function deliver(core: Core, taskId: string, receiveCount: number): Promise<Outcome> {
-    let task = await Task.get(core, taskId);
+    let task = await get(core, taskId);
     if (!task) return { result: "ack", detail: "unknown task" };
     if (task.status === "SUBMITTED") {
       try {
-        task = await Task.transition(core, taskId, {
+        task = await transition(core, taskId, {
           from: ["SUBMITTED"],
           to: "STARTING",
           reason: "claimed",
@@ -23,7 +26,7 @@ export namespace Dispatch {
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
         // Someone else claimed or cancelled it: decide on what it is now.
-        task = (await Task.get(core, taskId))!;
+        task = (await get(core, taskId))!;
       }
     }
     if (task.status !== "STARTING") return { result: "ack", detail: `task is ${task.status}` };
@@ -47,7 +50,7 @@ export namespace Dispatch {
   /** Fails a task that could not be started; harmless if it already moved on. */
   export async function failDispatch(core: Core, taskId: string, message: string) {
     try {
-      await Task.transition(core, taskId, {
+      await transition(core, taskId, {
         from: ["SUBMITTED", "STARTING"],
         to: "FAILED",
         reason: "dispatch_failed",

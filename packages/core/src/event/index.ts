@@ -46,6 +46,11 @@ export namespace TaskEvent {
     __edb_v__: "1",
   });
 
+  /** An event's put, for a plain transaction. */
+  export const put = (core: Core, event: ReturnType<typeof build>) => ({
+    Put: { TableName: core.config.tables.events, Item: item(event) },
+  });
+
   export async function append<T extends EventType>(core: Core, taskId: string, type: T, data: EventData<T>) {
     const event = build(core, taskId, type, data);
     await core.db.send(new PutCommand({ TableName: core.config.tables.events, Item: item(event) }));

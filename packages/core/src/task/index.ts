@@ -12,12 +12,13 @@ import * as lifecycle from "./lifecycle.ts";
 import * as quota from "./quota.ts";
 import { holdsSlot as isActive, isTerminalStatus, TaskStatus } from "./status.ts";
 import * as submission from "./submit.ts";
+import * as moves from "./transition.ts";
 
 export { TaskStatus } from "./status.ts";
 
 /**
  * The Task domain, one namespace split by use case: info.ts (the shape and finders every
- * use case reads), submit.ts, lifecycle.ts (transitions, promotion, cancel) and quota.ts
+ * use case reads), submit.ts, transition.ts, lifecycle.ts (promotion, cancel) and quota.ts
  * (checking the slots). Callers write `Task.submit`, `Task.transition`, whatever file holds it.
  */
 export namespace Task {
@@ -47,11 +48,11 @@ export namespace Task {
    */
   export const submit = submission.submit;
 
-  export type TransitionInput = lifecycle.TransitionInput;
+  export type TransitionInput = moves.TransitionInput;
   /** Moves a task along the lifecycle (conditional on status and version), then runs its follow-ups. */
-  export const transition = lifecycle.transition;
+  export const transition = moves.transition;
   /** A transition's task and event writes, for a caller's own transaction (live statuses only). */
-  export const statusWrites = lifecycle.statusWrites;
+  export const statusWrites = moves.statusWrites;
   /** Promotes the user's oldest QUEUED tasks while they have free slots. Idempotent. */
   export const promoteNext = lifecycle.promoteNext;
   /** Cancels the acting user's task: at once before it runs, through the agent once it does. */

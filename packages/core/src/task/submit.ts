@@ -1,18 +1,18 @@
 import { createHash } from "node:crypto";
-import { createWriteTransaction } from "electrodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import { AgentOptions } from "../agent/options.ts";
 import { ApprovalSettings, DEFAULT_SETTINGS } from "../approval/rules.ts";
 import type { Core } from "../core.ts";
-import { commit, TransactionCanceled } from "../dynamo.ts";
+import { commit, TransactionCanceled, type TransactPut, transaction } from "../dynamo.ts";
 import { ConflictError, VisibleError } from "../error.ts";
 import { TaskEvent } from "../event/index.ts";
 import { sessionIdFor } from "../runtime/port.ts";
-import { entitiesOf, store } from "../store.ts";
+import { store } from "../store.ts";
 import { newId } from "../util/ulid.ts";
 import { enqueue, get, type Info } from "./info.ts";
 import { promoteNext } from "./lifecycle.ts";
+import { slotWrite } from "./slots.ts";
 import type { TaskStatus } from "./status.ts";
 
 const Repo = v.pipe(
@@ -117,40 +117,33 @@ export async function submit(
         : input.repo;
     try {
       await commit(
-        createWriteTransaction(entitiesOf(core), ({ task: t, quota: q, idempotency: i, event: e }) => [
-          t.create({ ...task, target }).commit(),
-          admit
-            ? q
-                .update({ tenantId, userId })
-                .add({ active: 1 })
-                .where(
-                  (a, op) =>
-                    `(${op.notExists(a.active)} OR ${op.lt(a.active, limits.activePerUser)}) AND (${op.notExists(a.queued)} OR ${op.eq(a.queued, 0)})`,
-                )
-                .commit()
-            : q
-                .update({ tenantId, userId })
-                .add({ queued: 1 })
-                .where((a, op) => `${op.notExists(a.queued)} OR ${op.lt(a.queued, limits.queuedPerUser)}`)
-                .commit(),
+        transaction(core.db, [
+          {
+            Put: store(core)
+              .task.create({ ...task, target })
+              .params(),
+          },
+          slotWrite(core, task, admit ? "take" : "wait"), // index 1: a slot, or a queue place
           ...(key
             ? [
-                i
-                  .put({
-                    tenantId,
-                    userId,
-                    key,
-                    taskId,
-                    bodyHash,
-                    expiresAt: Math.floor(now / 1000) + limits.idempotencyTtlSeconds,
-                  })
-                  .where(
-                    (a, op) => `${op.notExists(a.taskId)} OR ${op.lt(a.expiresAt, Math.floor(now / 1000))}`,
-                  )
-                  .commit(),
+                {
+                  Put: store(core)
+                    .idempotency.put({
+                      tenantId,
+                      userId,
+                      key,
+                      taskId,
+                      bodyHash,
+                      expiresAt: Math.floor(now / 1000) + limits.idempotencyTtlSeconds,
+                    })
+                    .where(
+                      (a, op) => `${op.notExists(a.taskId)} OR ${op.lt(a.expiresAt, Math.floor(now / 1000))}`,
+                    )
+                    .params<TransactPut>(),
+                },
               ]
             : []),
-          e.put(event).commit(),
+          TaskEvent.put(core, event),
         ]),
         // Admitted: enqueue it. Queued: a slot may have freed meanwhile, so look again.
         [admit ? () => enqueue(core, taskId) : () => promoteNext(core, tenantId, userId)],
