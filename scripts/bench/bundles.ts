@@ -7,11 +7,17 @@
  * the same way. Rounds interleave every bundle, so a busy spell on the machine lands on all of
  * them alike; "over floor" is what a handler adds to what the SDK alone costs right then.
  *
+ * With BEFORE=<dir>, the bundles an earlier revision built into <dir> are imported in the
+ * same rounds and each handler is printed against its earlier self: a ratio that holds across
+ * machines, where an absolute figure holds only on the machine and day it was taken.
+ *
  *   pnpm bench:bundles        (RUNS=15 for more samples)
+ *   git worktree add /tmp/before <rev> && (cd /tmp/before && pnpm install && OUT=/tmp/before-bundles pnpm build)
+ *   BEFORE=/tmp/before-bundles pnpm bench:bundles
  */
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { buildBundles, composition } from "../build.ts";
 import { importInFreshProcess } from "../bundle-probe.ts";
 
@@ -31,10 +37,26 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
+/** A handler's bundle as an earlier revision built it: one file per handler then, a directory now. */
+const before = new Map<string, string>();
+if (process.env.BEFORE) {
+  for (const bundle of lambdas) {
+    const path = relative(out, dirname(bundle.file));
+    const file = [join(process.env.BEFORE, `${path}.mjs`), join(process.env.BEFORE, path, "bundle.mjs")].find(
+      existsSync,
+    );
+    if (file) before.set(bundle.name, file);
+  }
+}
+
 const times = new Map(lambdas.map((b) => [b.name, [] as number[]]));
+const beforeTimes = new Map([...before.keys()].map((name) => [name, [] as number[]]));
 for (let round = 0; round < RUNS; round++) {
-  for (const bundle of lambdas)
+  for (const bundle of lambdas) {
     times.get(bundle.name)!.push((await importInFreshProcess(bundle.file)).importMs);
+    const earlier = before.get(bundle.name);
+    if (earlier) beforeTimes.get(bundle.name)!.push((await importInFreshProcess(earlier)).importMs);
+  }
 }
 const floor = median(times.get(FLOOR)!);
 
@@ -60,6 +82,16 @@ console.log(
     ? `\nevery handler within ${TARGET_BYTES / 1024} KB and ${TARGET_MS} ms`
     : `\nover ${TARGET_BYTES / 1024} KB or ${TARGET_MS} ms: ${misses.join(", ")}`,
 );
+if (before.size > 0) {
+  console.log(`\nagainst ${process.env.BEFORE}, same rounds:`);
+  for (const [name, xs] of beforeTimes) {
+    const was = median(xs);
+    const now = median(times.get(name)!);
+    console.log(
+      `${name.padEnd(16)} ${`${was.toFixed(0)} ms`.padStart(8)} -> ${`${now.toFixed(0)} ms`.padStart(6)}  (${(now / was).toFixed(2)}x)`,
+    );
+  }
+}
 const agent = bundles.find((b) => b.name === "Agent")!;
 console.log(`\nagent (agent/Dockerfile) ${(agent.bytes / 1024 / 1024).toFixed(2)} MB`);
 console.log(`bundles in ${out}`);

@@ -1,6 +1,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
@@ -26,6 +28,25 @@ export function documentClient(config: Config) {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });
+}
+
+/**
+ * Every item of one entity a plain Query finds, page by page. Only that entity's items are
+ * kept (by ElectroDB's `__edb_e__` marker), as the entity's own query keeps them.
+ */
+export async function queryAll(
+  db: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, "ExclusiveStartKey">,
+  entity: string,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []).filter((item) => item.__edb_e__ === entity));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 /** A rejected transaction: each item's cancellation code, in the order the items were written. */

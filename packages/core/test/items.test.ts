@@ -268,6 +268,7 @@ describe("items ElectroDB wrote and plain commands write", () => {
       await TaskEvent.list(core, taskId, { after: all[1]!.eventId, limit: 3, consistent: true }),
     ).toEqual(all.slice(2, 5));
     expect(await TaskEvent.list(core, taskId, { after: all[5]!.eventId })).toEqual([]);
+    expect(await TaskEvent.latest(core, taskId, 4)).toEqual(all.slice(2).reverse());
   });
 
   it("webhooks: the delivery path reads a subscription and records attempts as the entities do", async () => {
@@ -288,6 +289,15 @@ describe("items ElectroDB wrote and plain commands write", () => {
     );
     expect(await webhookItems.get(core, "t", "hooks", webhook.webhookId)).toEqual(webhook);
     expect(await webhookItems.get(core, "t", "other", webhook.webhookId)).toBeUndefined();
+    // A user's subscriptions, as the entity's query finds them (and only theirs).
+    const second = { ...webhook, webhookId: `01HOOL${Date.now()}`, events: ["task.status"] };
+    await entity.create(second).go();
+    await entity.create({ ...webhook, userId: "someone-else" }).go();
+    const ofUser = await webhookItems.ofUser(core, "t", "hooks");
+    expect(ofUser).toEqual([webhook, second]);
+    expect(ofUser).toEqual(
+      (await entity.query.primary({ tenantId: "t", userId: "hooks" }).go({ pages: "all" })).data,
+    );
 
     const attempt = {
       webhookId: webhook.webhookId,
@@ -327,6 +337,13 @@ describe("items ElectroDB wrote and plain commands write", () => {
       expiresAt: 1_900_000_000,
     };
     await entity.create(nudge).go();
+    // Pending, found on the entity's status index as its own query finds it.
+    const pending = await nudgeItems.pending(core, nudge.taskId);
+    expect(pending).toEqual([nudgeItems.serialize(nudge)]);
+    const byStatus = await entity.query
+      .byStatus({ status: "pending", taskId: nudge.taskId })
+      .go({ pages: "all" });
+    expect(pending).toEqual(byStatus.data.map(nudgeItems.serialize));
     expect(await nudgeItems.receive(core, nudgeItems.serialize(nudge))).toBe("stored");
     const { Item } = entity.put({ ...nudge, receivedAt: now }).params<{ Item: Record<string, unknown> }>();
     expect(await raw(core.config.tables.nudges, { pk: nudge.taskId, sk: nudge.nudgeId })).toEqual(Item);

@@ -15,8 +15,9 @@ import { handlers, type LinkName } from "../src/handlers.ts";
  * everywhere; ElectroDB (~170 KB: its entity and transaction code, without its index,
  * jsonschema or the lib-dynamodb it requires; infra/esbuild-plugins.mjs) only where a handler
  * queries an entity: the socket bookkeeping, subscribing (a task read by id, its events by
- * page), the realtime fan-out, webhook deliveries, receiving nudges and dispatching (claiming,
- * starting and failing a task) use plain commands (~260 KB); the rest query (465-495 KB). The Api loads each route's domain
+ * page), the realtime fan-out, webhook deliveries, receiving nudges, dispatching (claiming,
+ * starting and failing a task) and the PR comment with webhook queueing use plain commands
+ * (250-280 KB); the reconciler and the Api query (465-495 KB). The Api loads each route's domain
  * beyond tasks (approvals, nudges, webhooks, GitHub commands, AG-UI, the OpenAPI generator)
  * on that route's first call.
  */
@@ -28,7 +29,7 @@ const HANDLER_BUDGET_BYTES: Record<keyof typeof handlers, number> = {
   WsDisconnect: 268 * 1024,
   WsDefault: 280 * 1024,
   EventsFanout: 272 * 1024,
-  EventsGithub: 492 * 1024,
+  EventsGithub: 296 * 1024,
   WebhookDeliver: 276 * 1024,
   NudgesPush: 276 * 1024,
   Reconcile: 488 * 1024,
@@ -43,6 +44,7 @@ const WITHOUT_ELECTRODB = [
   "NudgesPush",
   "Dispatch",
   "DlqDrain",
+  "EventsGithub",
 ];
 /**
  * The agent is no Lambda (no cold start to pay per request): it ships in a container beside the

@@ -14,10 +14,12 @@ describe("steering and self-healing", () => {
   beforeAll(async () => {
     stack = await startTestStack({
       reconcileMs: 0, // driven by hand
-      // Timeouts far above what a busy machine needs to heartbeat or reconcile (30x the
-      // heartbeat, seconds of grace), so only the tests' own waits past them trip them.
+      // Timeouts far above what a busy machine needs to heartbeat or reconcile (12x the
+      // heartbeat, seconds of grace), so only the tests' own waits past them trip them. Ten
+      // agents heartbeating each 100 ms kept DynamoDB Local so busy under load that their
+      // heartbeats fell 3 s behind.
       limits: {
-        heartbeatMs: 100,
+        heartbeatMs: 250,
         heartbeatTimeoutMs: 3_000,
         cancelGraceMs: 3_000,
         strandedRetryMs: 60_000,

@@ -85,6 +85,22 @@ export namespace TaskEvent {
     return events;
   }
 
+  /** A task's newest `limit` events, newest first, read consistently. */
+  export async function latest(core: Core, taskId: string, limit: number) {
+    const page = await core.db.send(
+      new QueryCommand({
+        TableName: core.config.tables.events,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": "pk" },
+        ExpressionAttributeValues: { ":pk": taskId },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (page.Items ?? []).map(serialize);
+  }
+
   /** The query of `GET /v1/tasks/{id}/events`: a query string gives text, code gives numbers. */
   export const PageInput = v.object({
     after: v.optional(EventId),

@@ -1,4 +1,4 @@
-import { StatusComment } from "../github/index.ts";
+import { sync } from "../github/sync.ts";
 import { DeliveryError, type FanoutRoute } from "./index.ts";
 
 /**
@@ -6,13 +6,14 @@ import { DeliveryError, type FanoutRoute } from "./index.ts";
  * its own, so a GitHub rate limit never holds up watchers. It renders the task as it is
  * now, not the events it was handed: a batch is one write per task at most, and a
  * duplicated or reordered event cannot make the comment go back. Apart from the realtime
- * route, whose handler then loads neither GitHub's client nor ElectroDB.
+ * route, whose handler then loads neither GitHub's client nor ElectroDB; and its reads are
+ * plain commands (github/sync.ts), so this one loads no ElectroDB either.
  */
 export const githubRoute: FanoutRoute = {
   name: "github",
   async deliver(core, taskId) {
     try {
-      await StatusComment.sync(core, taskId);
+      await sync(core, taskId);
     } catch (error) {
       throw new DeliveryError(0, error);
     }

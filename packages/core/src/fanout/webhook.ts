@@ -1,8 +1,8 @@
 import type { Core } from "../core.ts";
 import type { TaskEvent } from "../event/index.ts";
-import { Task } from "../task/index.ts";
+import { get as getTask } from "../task/info.ts";
 import { WebhookDelivery } from "../webhook/deliver.ts";
-import { Webhook } from "../webhook/index.ts";
+import { ofUser } from "../webhook/info.ts";
 import type { WebhookMessage } from "../webhook/queue.ts";
 import { DeliveryError, type FanoutRoute } from "./index.ts";
 
@@ -23,9 +23,9 @@ export const webhookRoute: FanoutRoute = {
 
 /** One WebhookQueue message per event and subscription of the task's owner that wants it; how many. */
 export async function enqueue(core: Core, taskId: string, events: TaskEvent.Info[]): Promise<number> {
-  const task = await Task.get(core, taskId);
+  const task = await getTask(core, taskId);
   if (!task) return 0;
-  const webhooks = await Webhook.ofUser(core, task.tenantId, task.userId);
+  const webhooks = await ofUser(core, task.tenantId, task.userId);
   if (webhooks.length === 0) return 0;
   const messages: WebhookMessage.Info[] = [];
   for (const event of events) {

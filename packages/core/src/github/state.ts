@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { Core } from "../core.ts";
-import { Task } from "../task/index.ts";
+import { swapCommentState } from "../task/comment-state.ts";
 
 /**
  * What the Task item's `github` attribute holds: where the comment is, what was last
@@ -39,5 +39,5 @@ export function compareAndSet(
   previous: CommentState,
   next: Omit<CommentState, "seq">,
 ): Promise<boolean> {
-  return Task.swapCommentState(core, taskId, previous.seq, { ...next, seq: previous.seq + 1 });
+  return swapCommentState(core, taskId, previous.seq, { ...next, seq: previous.seq + 1 });
 }

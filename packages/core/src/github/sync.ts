@@ -3,9 +3,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Core } from "../core.ts";
 import { TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
-import { Nudge } from "../nudge/index.ts";
-import { store } from "../store.ts";
-import { Task } from "../task/index.ts";
+import * as Nudge from "../nudge/info.ts";
+import { withCommentState } from "../task/comment-state.ts";
+import type { Info as TaskInfo } from "../task/info.ts";
 import { isTerminalStatus } from "../task/status.ts";
 import { put } from "./comment.ts";
 import { type CommentTarget, GitHubError } from "./port.ts";
@@ -34,7 +34,7 @@ export type Outcome =
   | "disabled";
 
 /** The PR or issue a task reports on; undefined for a task bound to neither. */
-export function targetOf(task: Task.Info): CommentTarget | undefined {
+export function targetOf(task: TaskInfo): CommentTarget | undefined {
   const issueNumber = task.prNumber ?? task.issueNumber;
   const [owner, repo] = task.repo.split("/");
   if (issueNumber === undefined || !owner || !repo) return undefined;
@@ -201,22 +201,20 @@ async function noteUnchanged(
 /** The task (consistent read), its comment state and its latest events, oldest first. */
 async function snapshot(core: Core, taskId: string) {
   const [item, recent, pendingNudges] = await Promise.all([
-    Task.withCommentState(core, taskId),
-    store(core)
-      .event.query.primary({ taskId })
-      .go({ order: "desc", limit: RECENT_EVENTS, count: RECENT_EVENTS, consistent: true }),
+    withCommentState(core, taskId),
+    TaskEvent.latest(core, taskId, RECENT_EVENTS),
     core.config.tables.nudges ? Nudge.pending(core, taskId) : undefined,
   ]);
   if (!item) return undefined;
   return {
     task: item.task,
     state: parseState(item.commentState),
-    events: recent.data.map(TaskEvent.serialize).reverse(),
+    events: recent.reverse(),
     pendingNudges,
   };
 }
 
-function draw(snap: { task: Task.Info; events: TaskEvent.Info[]; pendingNudges?: Nudge.Info[] }) {
+function draw(snap: { task: TaskInfo; events: TaskEvent.Info[]; pendingNudges?: Nudge.Info[] }) {
   const shown = view(snap.task, snap.events, { pendingNudges: snap.pendingNudges });
   const body = markdown(shown);
   return { body, hash: fingerprint(shown, body), lastEventId: snap.events.at(-1)?.eventId };

@@ -103,10 +103,7 @@ export namespace Nudge {
   }
 
   /** A task's pending nudges, oldest first. */
-  export async function pending(core: Core, taskId: string): Promise<Info[]> {
-    const result = await store(core).nudge.query.byStatus({ status: "pending", taskId }).go({ pages: "all" });
-    return result.data.map(serialize).sort((a, b) => (a.nudgeId < b.nudgeId ? -1 : 1));
-  }
+  export const pending = info.pending;
 
   export const receive = info.receive;
 

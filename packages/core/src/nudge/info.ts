@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { Core } from "../core.ts";
-import { commit, TransactionCanceled, transaction } from "../dynamo.ts";
+import { commit, queryAll, TransactionCanceled, transaction } from "../dynamo.ts";
 import { TaskEvent } from "../event/index.ts";
 import { logger } from "../log.ts";
 import { get as getTask } from "../task/info.ts";
@@ -27,6 +27,25 @@ export type Info = v.InferOutput<typeof Info>;
 
 export function serialize(item: unknown): Info {
   return v.parse(Info, item);
+}
+
+/** A task's pending nudges, oldest first (the entity's `byStatus` index, gsi1). */
+export async function pending(core: Core, taskId: string): Promise<Info[]> {
+  const items = await queryAll(
+    core.db,
+    {
+      TableName: core.config.tables.nudges,
+      IndexName: "gsi1",
+      KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :sk)",
+      ExpressionAttributeNames: { "#pk": "gsi1pk", "#sk": "gsi1sk" },
+      ExpressionAttributeValues: {
+        ":pk": "$conveyor#status_pending",
+        ":sk": `$nudge_1#taskid_${taskId}#nudgeid_`.toLowerCase(),
+      },
+    },
+    "nudge",
+  );
+  return items.map(serialize).sort((a, b) => (a.nudgeId < b.nudgeId ? -1 : 1));
 }
 
 /**

@@ -1,4 +1,3 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { Actor } from "../actor.ts";
 import { DEFAULT_SETTINGS } from "../approval/rules.ts";
@@ -7,6 +6,7 @@ import { isConditionFailed, pages } from "../dynamo.ts";
 import { VisibleError } from "../error.ts";
 import { store } from "../store.ts";
 import { ULID_PATTERN } from "../util/ulid.ts";
+import * as commentState from "./comment-state.ts";
 import * as info from "./info.ts";
 import * as lifecycle from "./lifecycle.ts";
 import * as quota from "./quota.ts";
@@ -191,50 +191,10 @@ export namespace Task {
       .go({ response: "none" });
   }
 
-  /**
-   * The task and its `github` attribute as stored (the status comment's state, whose shape
-   * github/state.ts owns), in one consistent read.
-   */
-  export async function withCommentState(
-    core: Core,
-    taskId: string,
-  ): Promise<{ task: Info; commentState: unknown } | undefined> {
-    const stored = await info.item(core, taskId);
-    if (!stored) return undefined;
-    return { task: serialize(stored), commentState: stored.github };
-  }
-
-  /**
-   * Replaces the status comment's state if its `seq` is still `seq` (none stored counts as 0);
-   * false when someone changed it first. It is written alone and never bumps `rev`.
-   */
-  export async function swapCommentState(
-    core: Core,
-    taskId: string,
-    seq: number,
-    next: Record<string, unknown>,
-  ): Promise<boolean> {
-    // A compare-and-set on a nested attribute, which ElectroDB's builder cannot name.
-    try {
-      await core.db.send(
-        new UpdateCommand({
-          TableName: core.config.tables.tasks,
-          Key: info.taskKey(taskId),
-          UpdateExpression: "SET #github = :next",
-          ConditionExpression:
-            seq === 0
-              ? "attribute_exists(#pk) AND (attribute_not_exists(#github) OR attribute_not_exists(#github.#seq) OR #github.#seq = :seq)"
-              : "attribute_exists(#pk) AND #github.#seq = :seq",
-          ExpressionAttributeNames: { "#github": "github", "#seq": "seq", "#pk": "pk" },
-          ExpressionAttributeValues: { ":next": next, ":seq": seq },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
-  }
+  /** The task and its status comment's state (github/state.ts), in one consistent read. */
+  export const withCommentState = commentState.withCommentState;
+  /** Replaces the status comment's state if its `seq` is unchanged; false when someone changed it first. */
+  export const swapCommentState = commentState.swapCommentState;
 }
 
 /** List cursors: the last taskId seen plus a check binding it to the caller and filter. */

@@ -83,10 +83,7 @@ export namespace Webhook {
   }
 
   /** A user's subscriptions, for the fan-out (which acts for the system, not the user). */
-  export async function ofUser(core: Core, tenantId: string, userId: string): Promise<Info[]> {
-    const result = await store(core).webhook.query.primary({ tenantId, userId }).go({ pages: "all" });
-    return result.data.map(serialize);
-  }
+  export const ofUser = info.ofUser;
 
   /** One of the acting user's subscriptions; another user's is not found. */
   export async function fromId(core: Core, webhookId: string): Promise<Info> {

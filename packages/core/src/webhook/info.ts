@@ -1,14 +1,15 @@
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type { Core } from "../core.ts";
+import { queryAll } from "../dynamo.ts";
 
 /**
  * A webhook subscription and a delivery attempt as stored, and what the delivery path reads
  * and writes of them. The items are exactly those of the `webhook` and `webhookAttempt`
  * entities (webhook.entity.ts: custom templates, no casing, ElectroDB's markers) and are read
  * and written here with plain commands, so the WebhookQueue consumer loads no ElectroDB;
- * test/items.test.ts holds the two to the same items. Listing and deleting stay on the
- * entities (index.ts).
+ * test/items.test.ts holds the two to the same items. Creating, deleting and the API's reads
+ * stay on the entities (index.ts).
  */
 export const Info = v.object({
   webhookId: v.string(),
@@ -52,6 +53,21 @@ export async function get(core: Core, tenantId: string, userId: string, webhookI
     new GetCommand({ TableName: core.config.tables.tasks, Key: webhookKey(tenantId, userId, webhookId) }),
   );
   return Item ? serialize(Item) : undefined;
+}
+
+/** A user's subscriptions, for the fan-out (which acts for the system, not the user). */
+export async function ofUser(core: Core, tenantId: string, userId: string): Promise<Info[]> {
+  const items = await queryAll(
+    core.db,
+    {
+      TableName: core.config.tables.tasks,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": "pk" },
+      ExpressionAttributeValues: { ":pk": webhookKey(tenantId, userId, "").pk },
+    },
+    "webhook",
+  );
+  return items.map(serialize);
 }
 
 /** Records one attempt; its item expires with `expiresAt` (TTL). */
