@@ -4,9 +4,14 @@ import { runCli } from "./cli-driver.ts";
 import { startTestStack } from "./harness.ts";
 
 /** The CLI in-process against the live stack, colourless; `answer` types a line at the inline question. */
-const conveyor = (stack: LocalStack, opts: { answer?: string }, ...argv: string[]) =>
+const conveyor = (
+  stack: LocalStack,
+  opts: { answer?: string; live?: { stderr: string } },
+  ...argv: string[]
+) =>
   runCli(stack, argv, {
     answer: opts.answer,
+    live: opts.live,
     env: { CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token, NO_COLOR: "1" },
   });
 
@@ -55,15 +60,22 @@ describe("approvals from the CLI against the local stack", () => {
   });
 
   it("without a terminal run prints the commands; approvals lists it and approve answers it", async () => {
-    const running = conveyor(stack, {}, "run", "gated later", ...GATED, "--output", "json");
-    const pending = await until(async () => {
-      const list = await conveyor(stack, {}, "approvals", "--pending", "--output", "json");
-      expect(list.code, list.stderr).toBe(0);
-      const { approvals } = JSON.parse(list.stdout) as {
-        approvals: { taskId: string; approvalId: string; detail: string }[];
-      };
-      return approvals.find((a) => a.detail.length > 0 && a.taskId);
-    }, "a pending approval");
+    const live = { stderr: "" };
+    const running = conveyor(stack, { live }, "run", "gated later", ...GATED, "--output", "json");
+    // Answered only once the run has printed its commands: answered earlier, a run that starts
+    // watching late (a loaded machine) rightly prints none for an approval already decided.
+    const [, taskId, approvalId] = await until(
+      async () => /approve (\S+) (\S+)/.exec(live.stderr) ?? undefined,
+      "the run's approve command",
+    );
+    const list = await conveyor(stack, {}, "approvals", "--pending", "--output", "json");
+    expect(list.code, list.stderr).toBe(0);
+    const { approvals } = JSON.parse(list.stdout) as {
+      approvals: { taskId: string; approvalId: string; detail: string }[];
+    };
+    const pending = approvals.find((a) => a.taskId === taskId && a.approvalId === approvalId);
+    if (!pending) throw new Error("the run's approval is not listed as pending");
+    expect(pending.detail.length).toBeGreaterThan(0);
 
     const approved = await conveyor(stack, {}, "approve", pending.taskId, "--comment", "looks fine");
     expect(approved.code, approved.stderr).toBe(0);

@@ -4,12 +4,12 @@ import type { LocalStack } from "../src/stack.ts";
 /**
  * Drives the CLI in-process against the live stack, as `pnpm conveyor ...` would. `answer`, when
  * given, makes stdin and stdout terminals and types it at the inline question; `asked` holds
- * stdout as it stood at each question.
+ * stdout as it stood at each question; `live.stderr` follows stderr while the CLI runs.
  */
 export async function runCli(
   stack: LocalStack,
   argv: string[],
-  opts: { env?: Record<string, string>; answer?: string } = {},
+  opts: { env?: Record<string, string>; answer?: string; live?: { stderr: string } } = {},
 ) {
   let stdout = "";
   let stderr = "";
@@ -20,6 +20,7 @@ export async function runCli(
     },
     stderr: (t) => {
       stderr += t;
+      if (opts.live) opts.live.stderr = stderr;
     },
     env: opts.env ?? { CONVEYOR_API_URL: stack.apiUrl, CONVEYOR_TOKEN: stack.token },
     cwd: stack.stateDir,

@@ -214,7 +214,10 @@ describe("GitHub status comment", () => {
     const writes = github.writes(prNumber);
     expect(writes.filter((w) => w.method === "POST")).toHaveLength(2);
     expect(writes.filter((w) => w.status === 404)).toHaveLength(1);
-    expect((await Task.get(stack.core, taskId))?.github?.commentId).toBe(comment.id);
+    // Recorded just after GitHub answers, so it may trail the comment by a moment.
+    await expect
+      .poll(async () => (await Task.get(stack.core, taskId))?.github?.commentId, { timeout: 30_000 })
+      .toBe(comment.id);
   });
 
   it("finds its comment by the marker across pages when the commentId is lost, creating no duplicate", async () => {
